@@ -1,0 +1,90 @@
+/**
+ * The validated, frozen configuration. Everything downstream of `src/config` reads
+ * only these types: TOML keys are snake_case at the boundary and camelCase here, and
+ * every duration is in milliseconds.
+ */
+
+/** A host (IP literal without brackets, or hostname) and a port. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type Protocol = 'tcp' | 'udp';
+export type OnNoBackend = 'close' | 'http-503';
+
+export interface GlobalConfig {
+  readonly shutdownGraceMs: number; // default 30s
+  readonly maxConnections: number; // 0 = unlimited
+}
+
+export interface AdminConfig {
+  readonly listen: Endpoint;
+  readonly token: string | undefined;
+}
+
+export interface ListenerConfig {
+  readonly name: string; // default "listener-<n>", 1-based in file order
+  readonly bind: Endpoint;
+  readonly protocol: Protocol;
+  readonly pool: string;
+  readonly maxConnections: number; // 0 = unlimited
+  readonly sessionTimeoutMs: number; // udp only; default 60s
+  readonly maxSessions: number; // udp only; 0 = unlimited
+}
+
+export interface HealthConfig {
+  readonly kind: 'tcp' | 'http';
+  readonly port: number | undefined; // check this port instead of the backend's own
+  readonly path: string; // http only; default "/"
+  /** Inclusive status ranges that pass, from "2xx", "200" or "200-399". */
+  readonly expectStatus: readonly (readonly [number, number])[];
+  readonly intervalMs: number; // default 5s
+  readonly timeoutMs: number; // default 2s
+  readonly rise: number; // default 2
+  readonly fall: number; // default 3
+}
+
+export interface PassiveConfig {
+  readonly consecutiveFailures: number; // default 5
+  readonly ejectForMs: number; // default 30s
+}
+
+export interface BackendConfig {
+  /** Canonical `host:port` (`[v6]:port`); after resolution the host is an IP literal. */
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  /** The address as written in the config, before any hostname was resolved. */
+  readonly origin: string;
+  readonly weight: number; // > 0, default 1
+  readonly maxConnections: number; // 0 = unlimited
+  readonly backup: boolean;
+  /** Targets layout only: this backend's own HTTP check path, overriding the pool's. */
+  readonly healthPath: string | undefined;
+}
+
+export interface PoolConfig {
+  readonly name: string;
+  readonly policy: string; // default "round-robin"
+  readonly connectTimeoutMs: number; // default 3s
+  readonly idleTimeoutMs: number; // default 10m
+  readonly retries: number; // default 2
+  readonly onNoBackend: OnNoBackend; // default "close"
+  readonly health: HealthConfig | undefined;
+  readonly passive: PassiveConfig | undefined;
+  readonly backends: readonly BackendConfig[];
+}
+
+/** Which file layout a config was read from. */
+export type Layout = 'rxlb' | 'mini-balancer' | 'targets' | 'quick';
+
+export interface Config {
+  /** The file the config came from, or `<command line>` in quick mode. */
+  readonly source: string;
+  readonly layout: Layout;
+  readonly global: GlobalConfig;
+  readonly admin: AdminConfig | undefined;
+  readonly listeners: readonly ListenerConfig[];
+  readonly pools: readonly PoolConfig[];
+}

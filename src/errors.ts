@@ -1,0 +1,96 @@
+/**
+ * Every failure rxlb reports is one of these classes, each with a stable `code`
+ * that scripts can match on. The README lists every code (a test keeps them in step).
+ */
+export class RxlbError extends Error {
+  readonly code: string = 'RXLB_ERR';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One problem found in a config file, located as precisely as the source allows. */
+export interface ConfigIssue {
+  /** The file, or `<command line>` for quick mode. */
+  readonly file: string;
+  /** Key path such as `pool.web.backend[1].address`; empty for the file as a whole. */
+  readonly path: string;
+  /** 1-based line and column, when known. */
+  readonly line?: number;
+  readonly column?: number;
+  readonly message: string;
+}
+
+/** Renders one issue as `file:line:column: path: message`, leaving out what is unknown. */
+export function formatIssue(issue: ConfigIssue): string {
+  let where = issue.file;
+  if (issue.line !== undefined) where += `:${issue.line}`;
+  if (issue.line !== undefined && issue.column !== undefined) where += `:${issue.column}`;
+  return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
+}
+
+/** The config could not be used; `issues` holds every problem found, not just the first. */
+export class ConfigError extends RxlbError {
+  override readonly code = 'RXLB_ERR_CONFIG';
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[], options?: ErrorOptions) {
+    super(issues.map(formatIssue).join('\n'), options);
+    this.issues = issues;
+  }
+}
+
+/** A listener could not bind its address (in use, not permitted, not local). */
+export class ListenError extends RxlbError {
+  override readonly code = 'RXLB_ERR_LISTEN';
+}
+
+/** Why a connect attempt to a backend failed, as counted in metrics and logs. */
+export type ConnectFailureReason = 'refused' | 'timeout' | 'error';
+
+/** A connect attempt to a backend failed before the connection was established. */
+export class UpstreamConnectError extends RxlbError {
+  override readonly code = 'RXLB_ERR_UPSTREAM_CONNECT';
+  constructor(
+    readonly backend: string,
+    readonly reason: ConnectFailureReason,
+    options?: ErrorOptions,
+  ) {
+    super(`connect to ${backend} failed: ${reason}`, options);
+  }
+}
+
+/** No backend of the pool could take the connection: none up, or all tried. */
+export class NoBackendError extends RxlbError {
+  override readonly code = 'RXLB_ERR_NO_BACKEND';
+  constructor(readonly pool: string) {
+    super(`pool ${pool} has no available backend`);
+  }
+}
+
+/** Every eligible backend, the listener or the process is at its `max_connections`. */
+export class LimitError extends RxlbError {
+  override readonly code = 'RXLB_ERR_LIMIT';
+}
+
+/** A hostname in the config or on the command line did not resolve. */
+export class ResolveError extends RxlbError {
+  override readonly code = 'RXLB_ERR_RESOLVE';
+}
+
+/** A policy name or module that rxlb cannot use. */
+export class PolicyError extends RxlbError {
+  override readonly code = 'RXLB_ERR_POLICY';
+}
+
+/** Every error code rxlb can report, for the docs test and for users. */
+export const ERROR_CODES = [
+  'RXLB_ERR',
+  'RXLB_ERR_CONFIG',
+  'RXLB_ERR_LISTEN',
+  'RXLB_ERR_UPSTREAM_CONNECT',
+  'RXLB_ERR_NO_BACKEND',
+  'RXLB_ERR_LIMIT',
+  'RXLB_ERR_RESOLVE',
+  'RXLB_ERR_POLICY',
+] as const;

@@ -1,0 +1,17 @@
+import type net from 'node:net';
+import type { ConnectionIo, ListenIo } from '../streams/ports.js';
+import { tcpConnect$ } from './tcp-connect.js';
+import { tcpIdle$, tcpRefuse, tcpRelease } from './tcp-client.js';
+import { tcpListen$ } from './tcp-listen.js';
+import { tcpSplice$, tcpTransferred } from './tcp-splice.js';
+
+/** The real-socket edges of the TCP graph. */
+export const tcpIo: ConnectionIo<net.Socket, net.Socket> & ListenIo<net.Socket> = {
+  listen$: tcpListen$,
+  connect$: tcpConnect$,
+  splice$: tcpSplice$,
+  idle$: tcpIdle$,
+  transferred: tcpTransferred,
+  refuse: tcpRefuse,
+  release: tcpRelease,
+};

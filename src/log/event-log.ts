@@ -1,0 +1,41 @@
+import type { BalancerEvent } from '../streams/balancer.js';
+import type { Logger } from './logger.js';
+
+/**
+ * Writes each balancer event as the record interface.md names: `listening` and
+ * `connection closed` at info, the per-attempt trail at debug (`-v`), so one
+ * connection can be followed from accept to close.
+ */
+export function logEvent(log: Logger, event: BalancerEvent): void {
+  switch (event.type) {
+    case 'listening':
+      log.info('listening', { protocol: event.listener.protocol, address: event.address, listener: event.listener.name });
+      return;
+    case 'accept-error':
+      log.warn('accept failed', { listener: event.listener.name, error: (event.error as NodeJS.ErrnoException).code ?? event.error.message });
+      return;
+    case 'conn-opened':
+      log.debug('connection opened', { listener: event.listener, client: event.client });
+      return;
+    case 'conn-attempt':
+      log.trace('connecting', { listener: event.listener, client: event.client, backend: event.backend, attempt: event.attempt });
+      return;
+    case 'conn-failed':
+      log.debug('connect failed', { listener: event.listener, client: event.client, backend: event.backend, reason: event.reason, attempt: event.attempt });
+      return;
+    case 'conn-connected':
+      log.debug('backend connected', { listener: event.listener, client: event.client, backend: event.backend, attempt: event.attempt });
+      return;
+    case 'conn-closed':
+      log.info('connection closed', {
+        listener: event.listener,
+        client: event.client,
+        backend: event.backend ?? null,
+        bytes_up: event.bytesUp,
+        bytes_down: event.bytesDown,
+        duration_ms: event.durationMs,
+        reason: event.reason,
+      });
+      return;
+  }
+}

@@ -1,0 +1,67 @@
+import sonicBoom from 'sonic-boom';
+import { type Fields, type LogFormat, formatJson, formatText } from './format.js';
+import { LEVELS, type LevelName } from './levels.js';
+
+// sonic-boom is CommonJS: its class is a property of the default export at run time.
+const { SonicBoom } = sonicBoom;
+
+export type LogFn = (msg: string, fields?: Fields) => void;
+
+export interface Logger {
+  readonly trace: LogFn;
+  readonly debug: LogFn;
+  readonly info: LogFn;
+  readonly warn: LogFn;
+  readonly error: LogFn;
+  /** True when records at this level are written; lets callers skip building fields. */
+  enabled(level: LevelName): boolean;
+  /** Writes out what is buffered and closes the destination. */
+  close(): Promise<void>;
+}
+
+/** Where log lines go: anything with `write`, or a file descriptor. */
+export interface LogSink {
+  write(line: string): void;
+  end?(cb: () => void): void;
+}
+
+const noop: LogFn = () => undefined;
+
+/**
+ * A logger in pino's manner: a level that is off is a no-op function, so the hot path
+ * pays nothing for it; lines go to a SonicBoom destination that writes asynchronously
+ * and gathers everything logged while a write is in flight into the next one, so a
+ * busy balancer makes few write calls and never blocks on its log.
+ */
+export function createLogger(options: { level: LevelName; format: LogFormat; sink?: LogSink; fd?: number; now?: () => Date }): Logger {
+  const sink = options.sink ?? createFdSink(options.fd ?? 1);
+  const format = options.format === 'json' ? formatJson : formatText;
+  const now = options.now ?? (() => new Date());
+  const threshold = LEVELS[options.level];
+  const at = (level: LevelName): LogFn =>
+    LEVELS[level] >= threshold ? (msg, fields = {}) => sink.write(format(now(), level, msg, fields)) : noop;
+  return {
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    enabled: (level) => LEVELS[level] >= threshold,
+    close: () => new Promise<void>((resolve) => (sink.end ? sink.end(resolve) : resolve())),
+  };
+}
+
+function createFdSink(fd: number): LogSink {
+  // 16 MiB of backlog at most if the reader stalls; beyond it lines are dropped rather than memory grown.
+  const boom = new SonicBoom({ fd, sync: false, maxLength: 16 * 1024 * 1024 });
+  boom.on('error', () => undefined); // a closed stdout must not take the balancer down
+  return {
+    write: (line) => {
+      boom.write(line);
+    },
+    end: (cb) => {
+      boom.once('close', cb);
+      boom.end();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import { PolicyError } from '../errors.js';
+import { leastConnections } from './least-connections.js';
+import { random } from './random.js';
+import { roundRobin } from './round-robin.js';
+import type { PolicyFactory } from './types.js';
+
+/** The built-in policies by their config name (`pool.<name>.policy`). */
+export const builtinPolicies: Readonly<Record<string, PolicyFactory>> = Object.freeze({
+  'round-robin': () => roundRobin(),
+  random: () => random(),
+  'least-connections': () => leastConnections(),
+});
+
+/** The factory for a policy name, or a PolicyError naming the ones there are. */
+export function policyFactory(name: string, policies = builtinPolicies): PolicyFactory {
+  const factory = policies[name];
+  if (!factory) {
+    throw new PolicyError(`unknown policy "${name}"; available: ${Object.keys(policies).join(', ')}`);
+  }
+  return factory;
+}

@@ -1,0 +1,35 @@
+import { type Observable, lastValueFrom, tap } from 'rxjs';
+import type { Config } from './config/types.js';
+import { tcpIo } from './io/tcp.js';
+import { logEvent } from './log/event-log.js';
+import type { Logger } from './log/logger.js';
+import { type BalancerEvent, createBalancer } from './streams/balancer.js';
+
+export interface RunOptions {
+  readonly config$: Observable<Config>;
+  readonly stop$: Observable<unknown>;
+  readonly log: Logger;
+  /** Sees every event after it is logged (the demo uses it to learn the port). */
+  readonly onEvent?: (event: BalancerEvent) => void;
+}
+
+/**
+ * Runs the balancer on real sockets until it has stopped and drained. Rejects with
+ * ListenError if a listener cannot bind (nothing is left listening then).
+ */
+export async function run(options: RunOptions): Promise<void> {
+  const { events$ } = createBalancer(
+    { config$: options.config$, stop$: options.stop$ },
+    { io: tcpIo, now: () => Math.round(performance.now()) },
+  );
+  const onEvent = options.onEvent;
+  await lastValueFrom(
+    events$.pipe(
+      tap((event) => {
+        logEvent(options.log, event);
+        onEvent?.(event);
+      }),
+    ),
+    { defaultValue: undefined },
+  );
+}

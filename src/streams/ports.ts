@@ -1,0 +1,64 @@
+import type { Observable } from 'rxjs';
+import type { Endpoint, ListenerConfig, OnNoBackend } from '../config/types.js';
+import type { ClientAddress } from '../operators/types.js';
+
+/**
+ * The edges the stream graph is built against. `src/io` implements them with real
+ * sockets; marble tests implement them with `cold()` observables and plain objects,
+ * which is why nothing in `src/streams` imports `node:net`.
+ */
+
+/** How the bidirectional copy ended, when it ended by itself. */
+export interface SpliceEnd {
+  readonly reason: 'client_closed' | 'backend_closed' | 'error';
+}
+
+/** Bytes delivered each way so far. */
+export interface Transferred {
+  readonly up: number;
+  readonly down: number;
+}
+
+export interface ConnectionIo<C, U> {
+  /**
+   * Connects to a backend: emits the socket once connected and never completes, so the
+   * caller keeps it only while subscribed; errors with UpstreamConnectError before the
+   * connection is up (never after); teardown destroys the socket.
+   */
+  connect$(target: Endpoint): Observable<U>;
+  /**
+   * Copies bytes both ways with the runtime's own piping (backpressure, half-close);
+   * emits one SpliceEnd when both directions are done, then completes. Teardown
+   * destroys both sockets.
+   */
+  splice$(client: C, upstream: U): Observable<SpliceEnd>;
+  /** Emits when no byte has moved either way on the client for `ms`. */
+  idle$(client: C, ms: number): Observable<unknown>;
+  /** Bytes delivered so far; `upstream` undefined means none was connected. */
+  transferred(client: C, upstream: U | undefined): Transferred;
+  /** Turns a client away for want of a backend: a 503 response or a plain close. */
+  refuse(client: C, how: OnNoBackend): void;
+  /** Destroys the adopted client socket unless it is already closing by itself. */
+  release(client: C): void;
+}
+
+/** A client connection a listener accepted. */
+export interface Accepted<C> {
+  readonly listener: ListenerConfig;
+  readonly socket: C;
+  readonly client: ClientAddress;
+}
+
+/** What a listener reports: its bound address once, then each connection. */
+export type ListenEvent<C> =
+  | { readonly type: 'listening'; readonly listener: ListenerConfig; readonly address: string }
+  | { readonly type: 'accepted'; readonly accepted: Accepted<C> }
+  | { readonly type: 'accept-error'; readonly listener: ListenerConfig; readonly error: Error };
+
+export interface ListenIo<C> {
+  /**
+   * Binds a listener: emits `listening`, then `accepted` per connection; errors with
+   * ListenError if it cannot bind. Teardown stops accepting (open connections stay).
+   */
+  listen$(listener: ListenerConfig): Observable<ListenEvent<C>>;
+}

@@ -1,0 +1,72 @@
+import { type Observable, NEVER, timer } from 'rxjs';
+import { vi } from 'vitest';
+import type { BackendConfig, Config, ListenerConfig, PoolConfig } from '../../src/config/types.js';
+import type { ConnectionIo, SpliceEnd } from '../../src/streams/ports.js';
+
+export function backend(address: string, extra: Partial<BackendConfig> = {}): BackendConfig {
+  const [host = '', port = '0'] = address.split(':');
+  return { address, host, port: Number(port), origin: address, weight: 1, maxConnections: 0, backup: false, healthPath: undefined, ...extra };
+}
+
+export function pool(backends: readonly BackendConfig[], extra: Partial<PoolConfig> = {}): PoolConfig {
+  return {
+    name: 'web',
+    policy: 'round-robin',
+    connectTimeoutMs: 3000,
+    idleTimeoutMs: 600_000,
+    retries: 2,
+    onNoBackend: 'close',
+    health: undefined,
+    passive: undefined,
+    backends,
+    ...extra,
+  };
+}
+
+export function listener(extra: Partial<ListenerConfig> = {}): ListenerConfig {
+  return {
+    name: 'front',
+    bind: { host: '127.0.0.1', port: 7070 },
+    protocol: 'tcp',
+    pool: 'web',
+    maxConnections: 0,
+    sessionTimeoutMs: 60_000,
+    maxSessions: 0,
+    ...extra,
+  };
+}
+
+export function config(pools: readonly PoolConfig[], listeners: readonly ListenerConfig[] = [listener()], maxConnections = 0): Config {
+  return {
+    source: 'test.toml',
+    layout: 'rxlb',
+    global: { shutdownGraceMs: 30_000, maxConnections },
+    admin: undefined,
+    listeners,
+    pools,
+  };
+}
+
+/** A client or upstream socket stand-in: only its identity matters to the streams. */
+export interface FakeSocket {
+  readonly id: string;
+}
+
+/**
+ * Fake edges: `connect$` answers from a table of cold observables by backend address,
+ * `splice$` from a table by client id, and idleness is a plain virtual-time timer.
+ */
+export function fakeIo(options: {
+  connect: (address: string) => Observable<FakeSocket>;
+  splice?: (client: FakeSocket, upstream: FakeSocket) => Observable<SpliceEnd>;
+  idle?: (client: FakeSocket, ms: number) => Observable<unknown>;
+}): ConnectionIo<FakeSocket, FakeSocket> & { refuse: ReturnType<typeof vi.fn>; release: ReturnType<typeof vi.fn> } {
+  return {
+    connect$: (target) => options.connect(`${target.host}:${target.port}`),
+    splice$: options.splice ?? (() => NEVER),
+    idle$: options.idle ?? ((_client, ms) => timer(ms)),
+    transferred: (_client, upstream) => (upstream ? { up: 11, down: 22 } : { up: 0, down: 0 }),
+    refuse: vi.fn(),
+    release: vi.fn(),
+  };
+}
