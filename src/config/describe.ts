@@ -1,0 +1,85 @@
+import { formatDuration } from './duration.js';
+import { formatEndpoint } from './endpoint.js';
+import type { BackendConfig, Config, HealthConfig, ListenerConfig, PassiveConfig, PoolConfig } from './types.js';
+import { TARGETS_DEFAULT_LISTEN } from './validate-seed.js';
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+const limit = (n: number): string => (n === 0 ? 'unlimited' : String(n));
+
+/**
+ * The summary `rxlb check` prints: how the file was understood, then one line per
+ * listener and per pool, with the pool's checks and backends indented under it.
+ * Plain text, one setting per phrase, stable for scripts and tests:
+ *
+ * ```
+ * rxlb.toml: rxlb layout: 1 listener, 1 pool
+ * global: shutdown_grace 30s, max_connections unlimited
+ * admin: off
+ * listener web: tcp 127.0.0.1:7070 -> pool web, max_connections unlimited
+ * pool web: policy round-robin, connect_timeout 3s, idle_timeout 10m, retries 2, on_no_backend close
+ *   health: no active checks
+ *   passive: off
+ *   backend 127.0.0.1:8080: weight 1, max_connections unlimited
+ * ```
+ */
+export function describeConfig(config: Config): string {
+  const lines = [
+    `${config.source}: ${config.layout} layout: ${plural(config.listeners.length, 'listener')}, ${plural(config.pools.length, 'pool')}`,
+    `global: shutdown_grace ${formatDuration(config.global.shutdownGraceMs)}, max_connections ${limit(config.global.maxConnections)}`,
+    config.admin
+      ? `admin: ${formatEndpoint(config.admin.listen)}${config.admin.token === undefined ? ', no token' : ', token required for changes'}`
+      : 'admin: off',
+    ...config.listeners.map((l) => describeListener(l, config)),
+    ...config.pools.flatMap(describePool),
+  ];
+  return lines.join('\n');
+}
+
+function describeListener(listener: ListenerConfig, config: Config): string {
+  let line = `listener ${listener.name}: ${listener.protocol} ${formatEndpoint(listener.bind)}`;
+  if (config.layout === 'targets' && formatEndpoint(listener.bind) === formatEndpoint(TARGETS_DEFAULT_LISTEN)) {
+    line += ' (the targets layout default; --listen sets another)';
+  }
+  line += ` -> pool ${listener.pool}, max_connections ${limit(listener.maxConnections)}`;
+  if (listener.protocol === 'udp') {
+    line += `, session_timeout ${formatDuration(listener.sessionTimeoutMs)}, max_sessions ${limit(listener.maxSessions)}`;
+  }
+  return line;
+}
+
+function describePool(pool: PoolConfig): string[] {
+  return [
+    `pool ${pool.name}: policy ${pool.policy}, connect_timeout ${formatDuration(pool.connectTimeoutMs)}, ` +
+      `idle_timeout ${formatDuration(pool.idleTimeoutMs)}, retries ${pool.retries}, on_no_backend ${pool.onNoBackend}`,
+    `  health: ${pool.health ? describeHealth(pool.health) : 'no active checks'}`,
+    `  passive: ${pool.passive ? describePassive(pool.passive) : 'off'}`,
+    ...pool.backends.map(describeBackend),
+  ];
+}
+
+function describeHealth(health: HealthConfig): string {
+  const what =
+    health.kind === 'http'
+      ? `http GET ${health.path} expecting ${health.expectStatus.map(describeStatus).join(',')}`
+      : 'tcp connect';
+  const port = health.port === undefined ? '' : ` on port ${health.port}`;
+  return `${what}${port}, every ${formatDuration(health.intervalMs)}, timeout ${formatDuration(health.timeoutMs)}, rise ${health.rise}, fall ${health.fall}`;
+}
+
+function describeStatus([low, high]: readonly [number, number]): string {
+  if (low === high) return String(low);
+  if (low % 100 === 0 && high === low + 99) return `${low / 100}xx`;
+  return `${low}-${high}`;
+}
+
+function describePassive(passive: PassiveConfig): string {
+  return `eject for ${formatDuration(passive.ejectForMs)} after ${plural(passive.consecutiveFailures, 'consecutive connect failure')}`;
+}
+
+function describeBackend(backend: BackendConfig): string {
+  const origin = backend.origin === backend.address ? '' : ` (from ${backend.origin})`;
+  let line = `  backend ${backend.address}${origin}: weight ${backend.weight}, max_connections ${limit(backend.maxConnections)}`;
+  if (backend.backup) line += ', backup';
+  if (backend.healthPath !== undefined) line += `, health path ${backend.healthPath}`;
+  return line;
+}

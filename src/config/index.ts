@@ -1,0 +1,14 @@
+export { describeConfig } from './describe.js';
+export { formatDuration, MAX_DURATION_MS, parseDuration, tryParseDuration } from './duration.js';
+export { formatEndpoint, parseEndpoint, tryParseEndpoint } from './endpoint.js';
+export { parseExpectStatus } from './expect-status.js';
+export { formatKeyPath, parseKeyPath, type KeyPath } from './key-path.js';
+export { loadConfigFile, parseConfigText } from './load.js';
+export { createLocator, type Locator, type SourcePosition } from './locate.js';
+export { checkPolicy, isPolicyModule, isPolicyName, POLICY_NAMES, type PolicyName } from './policy-names.js';
+export { COMMAND_LINE, quickConfig, type QuickOptions } from './quick.js';
+export { resolveConfig, type Lookup } from './resolve.js';
+export type { Result } from './result.js';
+export { editDistance, suggest } from './suggest.js';
+export type * from './types.js';
+export { validateConfig, type ValidateOptions } from './validate.js';
