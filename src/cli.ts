@@ -36,6 +36,8 @@ function program(): Command {
   const root = new Command('rxlb')
     .description('A layer-4 (TCP and UDP) load balancer built on RxJS.')
     .exitOverride()
+    // `check -c` and the root's `-c` are different options: each command parses its own.
+    .enablePositionalOptions()
     .version(version, '--version', 'print the version')
     .helpOption('-h, --help', 'show this help')
     .argument('[backend...]', 'quick mode: backends as host:port (a hostname means all its addresses)')

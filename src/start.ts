@@ -1,4 +1,4 @@
-import { of, tap } from 'rxjs';
+import { of, share, tap } from 'rxjs';
 import type { RootOptions } from './cli.js';
 import { reportError } from './commands/report.js';
 import { loadConfig } from './commands/load-config.js';
@@ -20,7 +20,11 @@ export async function start(backends: readonly string[], options: RootOptions): 
     format: options.logFormat ?? (process.stdout.isTTY ? 'text' : 'json'),
   });
   const grace = config.global.shutdownGraceMs;
-  const stop$ = shutdownSignal$().pipe(tap((signal) => log.info('shutting down', { signal, grace_ms: grace })));
+  // Shared after the tap: several parts of the graph listen, the record is written once.
+  const stop$ = shutdownSignal$().pipe(
+    tap((signal) => log.info('shutting down', { signal, grace_ms: grace })),
+    share(),
+  );
   const hup = hangup$().subscribe(() => log.warn('SIGHUP ignored: config reload is not available in this version'));
   try {
     await run({ config$: of(config), stop$, log });

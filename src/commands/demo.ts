@@ -1,4 +1,4 @@
-import { of, tap } from 'rxjs';
+import { of, share, tap } from 'rxjs';
 import { quickConfig } from '../config/quick.js';
 import { fetchText, startDemoBackend } from '../io/demo-http.js';
 import { createLogger } from '../log/logger.js';
@@ -17,7 +17,10 @@ export async function demoCommand(): Promise<number> {
   const backends = await Promise.all([startDemoBackend('backend-a'), startDemoBackend('backend-b')]);
   const config = quickConfig({ backends: backends.map((b) => b.address), listen: '127.0.0.1:0' });
   const log = createLogger({ level: 'info', format: process.stdout.isTTY ? 'text' : 'json' });
-  const stop$ = shutdownSignal$().pipe(tap(() => say('\nrxlb demo: draining and stopping…')));
+  const stop$ = shutdownSignal$().pipe(
+    tap(() => say('\nrxlb demo: draining and stopping…')),
+    share(),
+  );
   try {
     await run({
       config$: of(config),

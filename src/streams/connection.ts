@@ -68,6 +68,7 @@ export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<
     const tried = new Set<string>();
     let backend: string | undefined; // the backend this connection holds a slot on
     let upstream: U | undefined;
+    let lastFailure: UpstreamConnectError | undefined;
     let attempt = 0;
     let closed = false;
 
@@ -91,6 +92,8 @@ export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<
       const route = ctx.route(listener.pool);
       const choice = current ? eligible(current.backends, tried) : ({ ok: false, reason: 'no_backend' } as const);
       if (!choice.ok || !route) {
+        // Every backend was tried and failed: that is a connect failure, not an empty pool.
+        if (lastFailure && tried.size > 0 && choice.ok === false && choice.reason === 'no_backend') return throwError(() => lastFailure);
         return throwError(() =>
           choice.ok || choice.reason === 'no_backend' ? new NoBackendError(listener.pool) : new LimitError(`pool ${listener.pool}: every backend is full`),
         );
@@ -114,6 +117,7 @@ export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<
               }),
               catchError((err: unknown) => {
                 backend = undefined;
+                if (err instanceof UpstreamConnectError) lastFailure = err;
                 const reason = err instanceof UpstreamConnectError ? err.reason : 'error';
                 return concat(of<Step<U>>({ type: 'conn-failed', ...tag, reason }), throwError(() => err));
               }),

@@ -1,6 +1,6 @@
 import { type Observable, NEVER, timer } from 'rxjs';
 import { vi } from 'vitest';
-import type { BackendConfig, Config, ListenerConfig, PoolConfig } from '../../src/config/types.js';
+import type { BackendConfig, Config, Endpoint, ListenerConfig, OnNoBackend, PoolConfig } from '../../src/config/types.js';
 import type { ConnectionIo, SpliceEnd } from '../../src/streams/ports.js';
 
 export function backend(address: string, extra: Partial<BackendConfig> = {}): BackendConfig {
@@ -60,13 +60,14 @@ export function fakeIo(options: {
   connect: (address: string) => Observable<FakeSocket>;
   splice?: (client: FakeSocket, upstream: FakeSocket) => Observable<SpliceEnd>;
   idle?: (client: FakeSocket, ms: number) => Observable<unknown>;
-}): ConnectionIo<FakeSocket, FakeSocket> & { refuse: ReturnType<typeof vi.fn>; release: ReturnType<typeof vi.fn> } {
-  return {
-    connect$: (target) => options.connect(`${target.host}:${target.port}`),
-    splice$: options.splice ?? (() => NEVER),
-    idle$: options.idle ?? ((_client, ms) => timer(ms)),
-    transferred: (_client, upstream) => (upstream ? { up: 11, down: 22 } : { up: 0, down: 0 }),
-    refuse: vi.fn(),
-    release: vi.fn(),
+}) {
+  const io = {
+    connect$: (target: Endpoint) => options.connect(`${target.host}:${target.port}`),
+    splice$: options.splice ?? ((): Observable<SpliceEnd> => NEVER),
+    idle$: options.idle ?? ((_client: FakeSocket, ms: number): Observable<unknown> => timer(ms)),
+    transferred: (_client: FakeSocket, upstream: FakeSocket | undefined) => (upstream ? { up: 11, down: 22 } : { up: 0, down: 0 }),
+    refuse: vi.fn<(client: FakeSocket, how: OnNoBackend) => void>(),
+    release: vi.fn<(client: FakeSocket) => void>(),
   };
+  return io satisfies ConnectionIo<FakeSocket, FakeSocket>;
 }

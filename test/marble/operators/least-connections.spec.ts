@@ -1,4 +1,5 @@
 import { map } from 'rxjs';
+import type { RouteRequest } from '../../../src/operators/types.js';
 import { describe, it } from 'vitest';
 import { leastConnections } from '../../../src/operators/least-connections.js';
 import { candidate, picked, request, testScheduler } from '../helpers.js';
@@ -29,9 +30,9 @@ describe('leastConnections', () => {
 
   it('mirrors never, empty and error, and lets go on early unsubscribe', () => {
     testScheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
-      expectObservable(cold('-').pipe(leastConnections())).toBe('-');
-      expectObservable(cold('|').pipe(leastConnections())).toBe('|');
-      expectObservable(cold('-#').pipe(leastConnections())).toBe('-#');
+      expectObservable(cold<RouteRequest>('-').pipe(leastConnections())).toBe('-');
+      expectObservable(cold<RouteRequest>('|').pipe(leastConnections())).toBe('|');
+      expectObservable(cold<RouteRequest>('-#').pipe(leastConnections())).toBe('-#');
       const reqs = hot('-x-x-x', { x: request([candidate('a')]) });
       expectObservable(reqs.pipe(leastConnections(), map(picked)), '^--!').toBe('-a', { a: 'a' });
       expectSubscriptions(reqs.subscriptions).toBe('^--!');

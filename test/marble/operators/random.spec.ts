@@ -1,4 +1,5 @@
 import { map } from 'rxjs';
+import type { RouteRequest } from '../../../src/operators/types.js';
 import { describe, expect, it } from 'vitest';
 import { pickWeighted, random } from '../../../src/operators/random.js';
 import { candidate, picked, request, testScheduler } from '../helpers.js';
@@ -20,9 +21,9 @@ describe('random', () => {
 
   it('mirrors never, empty and error', () => {
     testScheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold('-').pipe(random())).toBe('-');
-      expectObservable(cold('|').pipe(random())).toBe('|');
-      expectObservable(cold('-#').pipe(random())).toBe('-#');
+      expectObservable(cold<RouteRequest>('-').pipe(random())).toBe('-');
+      expectObservable(cold<RouteRequest>('|').pipe(random())).toBe('|');
+      expectObservable(cold<RouteRequest>('-#').pipe(random())).toBe('-#');
     });
   });
 

@@ -1,4 +1,5 @@
 import { map } from 'rxjs';
+import type { RouteRequest } from '../../../src/operators/types.js';
 import { describe, expect, it } from 'vitest';
 import { roundRobin } from '../../../src/operators/round-robin.js';
 import { candidate, picked, request, testScheduler } from '../helpers.js';
@@ -48,9 +49,9 @@ describe('roundRobin', () => {
 
   it('mirrors never, empty and error, and lets go on early unsubscribe', () => {
     testScheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
-      expectObservable(cold('-').pipe(roundRobin())).toBe('-');
-      expectObservable(cold('|').pipe(roundRobin())).toBe('|');
-      expectObservable(cold('--#').pipe(roundRobin())).toBe('--#');
+      expectObservable(cold<RouteRequest>('-').pipe(roundRobin())).toBe('-');
+      expectObservable(cold<RouteRequest>('|').pipe(roundRobin())).toBe('|');
+      expectObservable(cold<RouteRequest>('--#').pipe(roundRobin())).toBe('--#');
       const reqs = hot('--r--r--r--', { r: request([A, B]) });
       expectObservable(reqs.pipe(roundRobin(), map(picked)), '^-----!').toBe('--a--b', { a: 'a', b: 'b' });
       expectSubscriptions(reqs.subscriptions).toBe('^-----!');

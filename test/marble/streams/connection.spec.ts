@@ -6,7 +6,7 @@ import { UpstreamConnectError } from '../../../src/errors.js';
 import { roundRobin } from '../../../src/operators/round-robin.js';
 import { type ConnectionContext, connection$ } from '../../../src/streams/connection.js';
 import type { ConnClosed, ConnEvent } from '../../../src/streams/events.js';
-import type { Accepted } from '../../../src/streams/ports.js';
+import type { Accepted, SpliceEnd } from '../../../src/streams/ports.js';
 import { createRouter } from '../../../src/streams/router.js';
 import { initialState, reduceBackendState } from '../../../src/streams/state.js';
 import { testScheduler } from '../helpers.js';
@@ -63,7 +63,7 @@ describe('connection$', () => {
   it('retries a refused connect on the next backend in virtual time, and the client sees no failure', () => {
     const rx = testScheduler();
     rx.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const refused = cold('5ms #', undefined, new UpstreamConnectError('10.0.0.1:80', 'refused'));
+      const refused = cold<FakeSocket>('5ms #', undefined, new UpstreamConnectError('10.0.0.1:80', 'refused'));
       const second = cold('10ms u', { u: upstream('10.0.0.2:80') });
       const io = fakeIo({ connect: (a) => (a === '10.0.0.1:80' ? refused : second), splice: () => cold('5ms (e|)', { e: { reason: 'client_closed' as const } }) });
       const { collected$, closed } = run(rx, three, io);
@@ -80,7 +80,7 @@ describe('connection$', () => {
   it('gives up after `retries` more attempts and answers as on_no_backend says', () => {
     const rx = testScheduler();
     rx.run(({ cold, expectObservable }) => {
-      const io = fakeIo({ connect: (a) => cold('10ms #', undefined, new UpstreamConnectError(a, 'refused')) });
+      const io = fakeIo({ connect: (a) => cold<FakeSocket>('10ms #', undefined, new UpstreamConnectError(a, 'refused')) });
       const cfg = config([pool([backend('10.0.0.1:80'), backend('10.0.0.2:80'), backend('10.0.0.3:80'), backend('10.0.0.4:80')], { retries: 2, onNoBackend: 'http-503' })]);
       const { collected$, closed } = run(rx, cfg, io);
       // three attempts (one plus two retries), the fourth backend is never tried
@@ -94,7 +94,7 @@ describe('connection$', () => {
   it('fails a connect that takes longer than connect_timeout, tears it down, and moves on', () => {
     const rx = testScheduler();
     rx.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const hanging = cold('-');
+      const hanging = cold<FakeSocket>('-');
       const quick = cold('1s u', { u: upstream('10.0.0.2:80') });
       const events: ConnEvent[] = [];
       const io = fakeIo({ connect: (a) => (a === '10.0.0.1:80' ? hanging : quick) });
@@ -115,7 +115,7 @@ describe('connection$', () => {
   it('closes both sides after idle_timeout with no byte either way', () => {
     const rx = testScheduler();
     rx.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const splice = cold('-');
+      const splice = cold<SpliceEnd>('-');
       const io = fakeIo({ connect: () => of(upstream('10.0.0.1:80')), splice: () => splice });
       const cfg = config([pool([backend('10.0.0.1:80')], { idleTimeoutMs: 60_000 })]);
       const { collected$, closed } = run(rx, cfg, io);
@@ -147,7 +147,7 @@ describe('connection$', () => {
       const cfg = config([pool([backend('10.0.0.1:80')])], [listener({ maxConnections: 1 })]);
       const io = fakeIo({ connect: () => NEVER });
       let state = reduceBackendState(initialState, { type: 'config', config: cfg });
-      state = reduceBackendState(state, { type: 'conn-opened', listener: 'front', pool: 'web', client: 'x:1' });
+      state = reduceBackendState(state, { type: 'conn-opened', listener: 'front', client: 'x:1' });
       const ctx = { ...context(rx, cfg, io), state: () => state };
       expectObservable(connection$(accepted(cfg), ctx).pipe(map(letter))).toBe('(ox|)', letters);
       rx.flush();
@@ -176,7 +176,7 @@ describe('connection$', () => {
   it('closes with `shutdown` when kill$ fires during the copy', () => {
     const rx = testScheduler();
     rx.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
-      const splice = cold('-');
+      const splice = cold<SpliceEnd>('-');
       const kill = hot('   50ms k');
       const io = fakeIo({ connect: () => of(upstream('10.0.0.1:80')), splice: () => splice });
       const { collected$, closed } = run(rx, three, io, kill);
@@ -191,7 +191,7 @@ describe('connection$', () => {
   it('releases the client and tears the attempt down when unsubscribed mid-connect', () => {
     const rx = testScheduler();
     rx.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const connect = cold('-');
+      const connect = cold<FakeSocket>('-');
       const io = fakeIo({ connect: () => connect });
       const { collected$ } = run(rx, three, io);
       expectObservable(collected$, '^ 9ms !').toBe('(oa)', letters);
