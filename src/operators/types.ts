@@ -24,6 +24,13 @@ export interface RouteRequest {
   readonly client: ClientAddress;
   /** Eligible backends in configured order; never empty. */
   readonly candidates: readonly Candidate[];
+  /**
+   * The backends of the group in service (the up primaries, or the up backups when no
+   * primary is up), including ones that are full or that this connection already tried.
+   * Consistent-hash policies build on this steadier set, so one backend filling up or
+   * one failed attempt does not reshuffle every client; `candidates` is a subset.
+   */
+  readonly up: readonly Candidate[];
 }
 
 /** The answer to a request; `backend` is one of `request.candidates`, or undefined to refuse. */

@@ -98,7 +98,7 @@ export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<
           choice.ok || choice.reason === 'no_backend' ? new NoBackendError(listener.pool) : new LimitError(`pool ${listener.pool}: every backend is full`),
         );
       }
-      const request = { pool: listener.pool, client: accepted.client, candidates: choice.candidates };
+      const request = { pool: listener.pool, client: accepted.client, candidates: choice.candidates, up: choice.up };
       return route(request).pipe(
         mergeMap((picked) => {
           const target = picked as BackendState | undefined; // the router checked it is one of the candidates

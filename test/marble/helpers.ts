@@ -10,8 +10,8 @@ export function candidate(address: string, weight = 1, active = 0, index = 0): C
   return { address, weight, active, index };
 }
 
-export function request(candidates: readonly Candidate[], client = '10.0.0.1', port = 40000): RouteRequest {
-  return { pool: 'web', client: { address: client, port }, candidates };
+export function request(candidates: readonly Candidate[], client = '10.0.0.1', port = 40000, up: readonly Candidate[] = candidates): RouteRequest {
+  return { pool: 'web', client: { address: client, port }, candidates, up };
 }
 
 /** The picked backend's address, or `-` for a refusal: what marble diagrams compare. */
