@@ -7,25 +7,31 @@ import { formatAddress } from './address.js';
 const ignore = (): void => undefined;
 
 /**
- * Connects to a backend. Emits the socket once connected and never completes: the
- * subscriber owns the socket for as long as it stays subscribed, and teardown destroys
- * it. Errors before the connection is up become UpstreamConnectError; errors after it
- * belong to the copy, which listens for them itself.
+ * Connects to a backend: emits the socket once connected, then completes, handing the
+ * socket over to the subscriber (completing releases this chain, so a long connection
+ * does not keep it). Unsubscribed before that, it destroys the socket it made. Errors
+ * before the connection is up become UpstreamConnectError.
  */
 export function tcpConnect$(target: Endpoint): Observable<net.Socket> {
   return new Observable<net.Socket>((subscriber) => {
     const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
-    let connected = false;
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (connected) return;
+    let handedOver = false;
+    const onError = (err: NodeJS.ErrnoException): void => {
       const reason = err.code === 'ECONNREFUSED' ? 'refused' : 'error';
       subscriber.error(new UpstreamConnectError(formatAddress(target.host, target.port), reason, { cause: err }));
-    });
+    };
+    socket.on('error', onError);
     socket.once('connect', () => {
-      connected = true;
+      handedOver = true;
+      // From here the new owner listens for errors; until it does, none may crash us.
+      socket.off('error', onError);
+      socket.on('error', ignore);
       subscriber.next(socket);
+      subscriber.complete();
     });
     return () => {
+      if (handedOver) return;
+      socket.off('error', onError);
       socket.on('error', ignore);
       socket.destroy();
     };

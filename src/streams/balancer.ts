@@ -23,7 +23,7 @@ import type { Config } from '../config/types.js';
 import { builtinPolicies } from '../operators/registry.js';
 import type { PolicyFactory } from '../operators/types.js';
 import { connection$ } from './connection.js';
-import type { ConfigApplied, ConnEvent, StateEvent } from './events.js';
+import type { ConfigApplied, ConnClosed, ConnEvent, StateEvent } from './events.js';
 import type { ConnectionIo, ListenEvent, ListenIo } from './ports.js';
 import type { RouteTable } from './routing.js';
 import { routing$ } from './routing.js';
@@ -81,12 +81,14 @@ export function createBalancer<C, U>(sources: BalancerSources, deps: BalancerDep
       )
       .subscribe((next) => state.next(next));
 
-    // After stop$, the grace period; then connections still open are closed.
+    // After stop$, the grace period; then connections still open are cut.
     const kill$ = sources.stop$.pipe(
       take(1),
       switchMap(() => timer(state.value.config?.global.shutdownGraceMs ?? 0)),
       share(),
     );
+    // The records of cut connections: they can no longer emit themselves.
+    const cut = new Subject<ConnClosed>();
 
     let routes: RouteTable = () => undefined;
     const routingSubscription = routing$(config$, deps.policies ?? builtinPolicies).subscribe((table) => (routes = table));
@@ -94,21 +96,29 @@ export function createBalancer<C, U>(sources: BalancerSources, deps: BalancerDep
       io: deps.io,
       state: () => state.value,
       route: (pool: string) => routes(pool),
-      kill$,
+      cut: (closed: ConnClosed) => cut.next(closed),
       now: deps.now,
     };
 
     // The newest listener set replaces the old one; connections live downstream of the
-    // switch, so replacing listeners never reaches them.
+    // switch, so replacing listeners never reaches them. One takeUntil ends them all at
+    // the end of the grace period, rather than a subscription held by each connection.
     const running$ = config$.pipe(
       switchMap((config) => merge(...config.listeners.map((l) => deps.io.listen$(l)))),
       takeUntil(sources.stop$),
       mergeMap((event): Observable<BalancerEvent> => (event.type === 'accepted' ? connection$(event.accepted, context) : of(event))),
+      // Drained by itself: no connection is left to be cut. (Above the takeUntil, so
+      // being cut at the kill does not count as completing.)
+      tap({ complete: () => cut.complete() }),
+      takeUntil(kill$),
+    );
+    // Order matters at the kill: running$ subscribed to kill$ first, so its takeUntil
+    // tears the connections down (their records go into `cut`) before the takeUntil
+    // below closes `cut`.
+    return merge(running$, cut.pipe(takeUntil(kill$))).pipe(
       tap((event) => {
         if (event.type.startsWith('conn-')) feedback.next(event as ConnEvent);
       }),
-    );
-    return running$.pipe(
       finalize(() => {
         routingSubscription.unsubscribe();
         stateSubscription.unsubscribe();

@@ -1,43 +1,21 @@
-import {
-  EMPTY,
-  type Observable,
-  catchError,
-  concat,
-  defer,
-  finalize,
-  map,
-  mergeMap,
-  NEVER,
-  of,
-  race,
-  retry,
-  take,
-  takeUntil,
-  takeWhile,
-  throwError,
-  timeout,
-} from 'rxjs';
+import { Observable, Subscription } from 'rxjs';
 import { LimitError, NoBackendError, UpstreamConnectError } from '../errors.js';
+import { establish$, type EstablishContext } from './establish.js';
 import type { CloseReason, ConnClosed, ConnEvent } from './events.js';
-import { eligible } from './eligible.js';
-import type { Accepted, ConnectionIo } from './ports.js';
-import type { Route } from './router.js';
-import type { BalancerState, BackendState } from './state.js';
 import { formatClient } from './format.js';
+import type { Accepted, ConnectionIo } from './ports.js';
+import type { BalancerState } from './state.js';
 
 /** What one connection needs from the rest of the graph. */
-export interface ConnectionContext<C, U> {
+export interface ConnectionContext<C, U> extends EstablishContext<U> {
   readonly io: ConnectionIo<C, U>;
-  /** The latest backend state, read at each decision. */
-  readonly state: () => BalancerState;
-  /** The pool's policy; undefined if the pool is gone. */
-  readonly route: (pool: string) => Route | undefined;
-  /** Fires when open connections must end (the shutdown grace period ran out). */
-  readonly kill$: Observable<unknown>;
+  /**
+   * Takes the `conn-closed` record of a connection that was unsubscribed before it
+   * ended by itself: rxlb cuts connections only at shutdown, so its reason is `shutdown`.
+   */
+  readonly cut: (closed: ConnClosed) => void;
   readonly now: () => number;
 }
-
-type Step<U> = ConnEvent | { readonly type: 'upstream'; readonly socket: U };
 
 /**
  * One accepted client connection, from accept to close, as an observable of its
@@ -45,119 +23,87 @@ type Step<U> = ConnEvent | { readonly type: 'upstream'; readonly socket: U };
  * `conn-connected`, and always exactly one `conn-closed` last, then complete.
  *
  * ```
- * connect$:  ---u                       (the first backend answers after 3 frames)
- * splice$:       ------e|               (the copy ends by itself)
- * events:    (oa)u-----c|               o opened, a attempt, u connected, c closed
+ * establish$:  a-----(e|)              (attempt, then the connected upstream)
+ * splice$:           ---------(s|)     (the copy ends by itself)
+ * events:      (oa)--c--------(x|)     o opened, c connected, x closed
  * ```
  *
- * 1. Refuse with `limit` when the listener or the process is at `max_connections`.
- * 2. Ask the pool's policy for a backend among the eligible ones; connect within
- *    `connect_timeout`. A connect failure is retried on a backend not yet tried, up to
- *    `retries` times; after that, or with no backend left, `on_no_backend` answers.
- * 3. Once connected, copy bytes both ways until both sides are done, `idle_timeout`
- *    passes with no byte, or `kill$` fires.
- * 4. The client socket, adopted from the listener, is released when this completes or
- *    is unsubscribed; the upstream socket is destroyed by the `connect$` that made it.
+ * It runs in two phases, and a long-lived connection holds only the second:
+ * 1. Refuse at once with `limit` when the listener or the process is full.
+ * 2. `establish$` picks a backend and connects (timeouts, retries on other backends),
+ *    then completes, releasing its whole operator chain. If it fails,
+ *    `on_no_backend` answers the client.
+ * 3. The copy: one native `splice$` of the two sockets, ended by the peers or by
+ *    `idle$` (no byte either way for `idle_timeout`).
+ * Teardown releases the client socket (adopted from the listener) and unsubscribes
+ * whichever phase is running, whose own teardown destroys the upstream socket. A
+ * connection torn down before it ended (at shutdown) hands its record to `ctx.cut`,
+ * since it can no longer emit.
  */
 export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<C, U>): Observable<ConnEvent> {
-  return defer(() => {
+  return new Observable<ConnEvent>((subscriber) => {
     const { listener, socket } = accepted;
     const { io } = ctx;
-    const base = { listener: listener.name, pool: listener.pool, client: formatClient(accepted.client) };
+    const client = formatClient(accepted.client);
     const started = ctx.now();
-    const tried = new Set<string>();
     let backend: string | undefined; // the backend this connection holds a slot on
     let upstream: U | undefined;
-    let lastFailure: UpstreamConnectError | undefined;
-    let attempt = 0;
     let closed = false;
 
-    const close = (reason: CloseReason): ConnClosed => {
+    const record = (reason: CloseReason): ConnClosed => {
       closed = true;
       const bytes = io.transferred(socket, upstream);
-      return { type: 'conn-closed', ...base, backend, bytesUp: bytes.up, bytesDown: bytes.down, durationMs: ctx.now() - started, reason };
+      return {
+        type: 'conn-closed',
+        listener: listener.name,
+        pool: listener.pool,
+        client,
+        backend,
+        bytesUp: bytes.up,
+        bytesDown: bytes.down,
+        durationMs: ctx.now() - started,
+        reason,
+      };
+    };
+    const close = (reason: CloseReason): void => {
+      if (closed) return;
+      subscriber.next(record(reason));
+      subscriber.complete();
     };
 
-    const opened: ConnEvent = { type: 'conn-opened', ...base };
+    subscriber.next({ type: 'conn-opened', listener: listener.name, client });
     const state = ctx.state();
-    const pool = state.pools[listener.pool];
+    const pool = state.pools[listener.pool]?.config;
     if (!pool || atLimit(state, listener.name)) {
-      return concat(of(opened), defer(() => of(close(pool ? 'limit' : 'no_backend')))).pipe(finalize(() => io.release(socket)));
+      close(pool ? 'limit' : 'no_backend');
+      return () => io.release(socket);
     }
-    const { connectTimeoutMs, idleTimeoutMs, retries, onNoBackend } = pool.config;
 
-    // One attempt: pick among the eligible backends not yet tried, then connect.
-    const attempt$ = defer((): Observable<Step<U>> => {
-      const current = ctx.state().pools[listener.pool];
-      const route = ctx.route(listener.pool);
-      const choice = current ? eligible(current.backends, tried) : ({ ok: false, reason: 'no_backend' } as const);
-      if (!choice.ok || !route) {
-        // Every backend was tried and failed: that is a connect failure, not an empty pool.
-        if (lastFailure && tried.size > 0 && choice.ok === false && choice.reason === 'no_backend') return throwError(() => lastFailure);
-        return throwError(() =>
-          choice.ok || choice.reason === 'no_backend' ? new NoBackendError(listener.pool) : new LimitError(`pool ${listener.pool}: every backend is full`),
-        );
-      }
-      const request = { pool: listener.pool, client: accepted.client, candidates: choice.candidates, up: choice.up };
-      return route(request).pipe(
-        mergeMap((picked) => {
-          const target = picked as BackendState | undefined; // the router checked it is one of the candidates
-          if (!target) return throwError(() => new NoBackendError(listener.pool));
-          attempt += 1;
-          backend = target.address;
-          tried.add(target.address);
-          const tag = { ...base, backend: target.address, attempt };
-          return concat(
-            of<Step<U>>({ type: 'conn-attempt', ...tag }),
-            io.connect$(target).pipe(
-              timeout({ first: connectTimeoutMs, with: () => throwError(() => new UpstreamConnectError(target.address, 'timeout')) }),
-              map((socket): Step<U> => {
-                upstream = socket;
-                return { type: 'upstream', socket };
-              }),
-              catchError((err: unknown) => {
-                backend = undefined;
-                if (err instanceof UpstreamConnectError) lastFailure = err;
-                const reason = err instanceof UpstreamConnectError ? err.reason : 'error';
-                return concat(of<Step<U>>({ type: 'conn-failed', ...tag, reason }), throwError(() => err));
-              }),
-            ),
-          );
-        }),
-      );
-    }).pipe(
-      // Only connect failures move on to another backend; nothing has been forwarded yet.
-      retry({ count: retries, delay: (err: unknown) => (err instanceof UpstreamConnectError ? of(0) : throwError(() => err)) }),
-    );
-
-    const transfer$ = (up: U): Observable<ConnClosed> =>
-      race(
-        io.splice$(socket, up).pipe(map((end) => end.reason)),
-        (idleTimeoutMs > 0 ? io.idle$(socket, idleTimeoutMs) : NEVER).pipe(map((): CloseReason => 'idle_timeout')),
-      ).pipe(
-        take(1),
-        map((reason) => close(reason)),
-      );
-
-    const flow$ = attempt$.pipe(
-      mergeMap((step): Observable<ConnEvent> => {
-        if (step.type !== 'upstream') return of(step);
-        return concat(of<ConnEvent>({ type: 'conn-connected', ...base, backend: backend ?? '', attempt }), transfer$(step.socket));
-      }),
-      takeWhile((event) => event.type !== 'conn-closed', true),
-      catchError((err: unknown) => {
-        if (upstream !== undefined) return of(close('error')); // broke after connecting: no 503 mid-stream
-        const reason = refusalReason(err);
-        io.refuse(socket, onNoBackend);
-        return of(close(reason));
+    const phases = new Subscription();
+    phases.add(
+      establish$({ listener: listener.name, client, address: accepted.client, pool }, ctx).subscribe({
+        next: (step) => {
+          if (step.type !== 'established') {
+            backend = step.type === 'conn-attempt' ? step.backend : undefined;
+            subscriber.next(step);
+            return;
+          }
+          upstream = step.socket;
+          subscriber.next({ type: 'conn-connected', listener: listener.name, pool: pool.name, client, backend: step.backend, attempt: step.attempt });
+          phases.add(io.splice$(socket, step.socket).subscribe((end) => close(end.reason)));
+          if (pool.idleTimeoutMs > 0) phases.add(io.idle$(socket, pool.idleTimeoutMs).subscribe(() => close('idle_timeout')));
+        },
+        error: (err: unknown) => {
+          io.refuse(socket, pool.onNoBackend);
+          close(refusalReason(err));
+        },
       }),
     );
-
-    return concat(
-      of(opened),
-      flow$.pipe(takeUntil(ctx.kill$)),
-      defer(() => (closed ? EMPTY : of(close('shutdown')))),
-    ).pipe(finalize(() => io.release(socket)));
+    return () => {
+      phases.unsubscribe();
+      if (!closed) ctx.cut(record('shutdown')); // after the phases: the counts include every byte
+      io.release(socket);
+    };
   });
 }
 

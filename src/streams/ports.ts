@@ -21,9 +21,9 @@ export interface Transferred {
 
 export interface ConnectionIo<C, U> {
   /**
-   * Connects to a backend: emits the socket once connected and never completes, so the
-   * caller keeps it only while subscribed; errors with UpstreamConnectError before the
-   * connection is up (never after); teardown destroys the socket.
+   * Connects to a backend: emits the socket once connected and completes, handing the
+   * socket over; errors with UpstreamConnectError before the connection is up.
+   * Unsubscribed before then, it destroys the socket it made.
    */
   connect$(target: Endpoint): Observable<U>;
   /**

@@ -32,7 +32,7 @@ describe('createBalancer', () => {
       const accepts = hot<ListenEvent<FakeSocket>>('-a---b', { a: acceptedEvent(l, 'c1', 1), b: acceptedEvent(l, 'c2', 2) });
       const long = cold('20ms (e|)', ended);
       const short = cold('3ms (e|)', ended);
-      const io = harness(cfg, () => accepts, (c) => (c.id === 'c1' ? long : short), (a) => cold('1ms u', { u: socket(`up:${a}`) }));
+      const io = harness(cfg, () => accepts, (c) => (c.id === 'c1' ? long : short), (a) => cold('1ms (u|)', { u: socket(`up:${a}`) }));
       const { events$ } = createBalancer({ config$: cold('c', { c: cfg }), stop$: NEVER }, { io, now: () => rx.now() });
       const closed = events$.pipe(filter((e): e is ConnClosed => e.type === 'conn-closed'), map((e) => e.client));
       // c1 connects at 2 and ends at 22; c2 connects at 6 and ends at 9: neither cuts the other
@@ -53,7 +53,7 @@ describe('createBalancer', () => {
         c: acceptedEvent(l, 'c3', 3),
         d: acceptedEvent(l, 'c4', 4),
       });
-      const io = harness(cfg, () => accepts, () => NEVER, (a) => cold('u', { u: socket(`up:${a}`) }));
+      const io = harness(cfg, () => accepts, () => NEVER, (a) => cold('(u|)', { u: socket(`up:${a}`) }));
       const balancer = createBalancer({ config$: cold('c', { c: cfg }), stop$: NEVER }, { io, now: () => rx.now() });
       const backends: string[] = [];
       let latest: BalancerState | undefined;
@@ -78,7 +78,7 @@ describe('createBalancer', () => {
       const cfg = config([pool([backend('10.0.0.1:80')])]);
       const l = cfg.listeners[0]!;
       const listen = hot<ListenEvent<FakeSocket>>('-l-a-------b', { l: { type: 'listening', listener: l, address: '127.0.0.1:7070' }, a: acceptedEvent(l, 'c1', 1), b: acceptedEvent(l, 'c2', 2) });
-      const io = harness(cfg, () => listen, () => cold('10ms (e|)', ended), (a) => cold('u', { u: socket(`up:${a}`) }));
+      const io = harness(cfg, () => listen, () => cold('10ms (e|)', ended), (a) => cold('(u|)', { u: socket(`up:${a}`) }));
       const stop = hot('     -----s');
       const { events$ } = createBalancer({ config$: cold('c', { c: cfg }), stop$: stop }, { io, now: () => rx.now() });
       // opened/connected at 3, closed at 13: the copy outlives the stop at 5; c2 at 11 is never accepted
@@ -94,7 +94,7 @@ describe('createBalancer', () => {
       const cfg: Config = { ...base, global: { ...base.global, shutdownGraceMs: 100 } };
       const l = cfg.listeners[0]!;
       const listen = hot<ListenEvent<FakeSocket>>('--a', { a: acceptedEvent(l, 'c1', 1) });
-      const io = harness(cfg, () => listen, () => NEVER, (a) => cold('u', { u: socket(`up:${a}`) }));
+      const io = harness(cfg, () => listen, () => NEVER, (a) => cold('(u|)', { u: socket(`up:${a}`) }));
       const { events$ } = createBalancer({ config$: cold('c', { c: cfg }), stop$: hot('-----s') }, { io, now: () => rx.now() });
       const reasons = events$.pipe(filter((e): e is ConnClosed => e.type === 'conn-closed'), map((e) => e.reason));
       expectObservable(reasons).toBe('----- 100ms (r|)', { r: 'shutdown' });

@@ -1,4 +1,4 @@
-import { type Observable, NEVER, map, of } from 'rxjs';
+import { NEVER, map, of } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/types.js';
@@ -20,15 +20,15 @@ const client: FakeSocket = { id: 'client' };
 const upstream = (address: string): FakeSocket => ({ id: `up:${address}` });
 const accepted = (cfg: Config): Accepted<FakeSocket> => ({ listener: cfg.listeners[0]!, socket: client, client: { address: '10.9.9.9', port: 5555 } });
 
-function context(rx: TestScheduler, cfg: Config, io: ReturnType<typeof fakeIo>, kill$: Observable<unknown> = NEVER): ConnectionContext<FakeSocket, FakeSocket> {
+function context(rx: TestScheduler, cfg: Config, io: ReturnType<typeof fakeIo>, cut: ConnClosed[] = []): ConnectionContext<FakeSocket, FakeSocket> {
   const state = reduceBackendState(initialState, { type: 'config', config: cfg });
   const router = createRouter(roundRobin());
-  return { io, state: () => state, route: () => router.route, kill$, now: () => rx.now() };
+  return { io, state: () => state, route: () => router.route, cut: (c) => cut.push(c), now: () => rx.now() };
 }
 
-function run(rx: TestScheduler, cfg: Config, io: ReturnType<typeof fakeIo>, kill$?: Observable<unknown>) {
+function run(rx: TestScheduler, cfg: Config, io: ReturnType<typeof fakeIo>, cut: ConnClosed[] = []) {
   const closed: ConnClosed[] = [];
-  const events$ = connection$(accepted(cfg), context(rx, cfg, io, kill$));
+  const events$ = connection$(accepted(cfg), context(rx, cfg, io, cut));
   const collected$ = events$.pipe(
     map((e) => {
       if (e.type === 'conn-closed') closed.push(e);
@@ -44,12 +44,13 @@ describe('connection$', () => {
   it('connects, copies until the copy ends, and closes with its reason and counts', () => {
     const rx = testScheduler();
     rx.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const connect = cold('  10ms u', { u: upstream('10.0.0.1:80') });
+      const connect = cold('  10ms (u|)', { u: upstream('10.0.0.1:80') });
       const splice = cold('   20ms (e|)', { e: { reason: 'backend_closed' as const } });
       const io = fakeIo({ connect: () => connect, splice: () => splice });
       const { collected$, closed } = run(rx, three, io);
       expectObservable(collected$).toBe('(oa) 6ms c 19ms (x|)', letters);
-      expectSubscriptions(connect.subscriptions).toBe('^ 29ms !');
+      // connect$ hands the socket over and completes: nothing of the attempt outlives it
+      expectSubscriptions(connect.subscriptions).toBe('^ 9ms !');
       expectSubscriptions(splice.subscriptions).toBe('10ms ^ 19ms !');
       rx.flush();
       expect(closed).toEqual([
@@ -64,12 +65,12 @@ describe('connection$', () => {
     const rx = testScheduler();
     rx.run(({ cold, expectObservable, expectSubscriptions }) => {
       const refused = cold<FakeSocket>('5ms #', undefined, new UpstreamConnectError('10.0.0.1:80', 'refused'));
-      const second = cold('10ms u', { u: upstream('10.0.0.2:80') });
+      const second = cold('10ms (u|)', { u: upstream('10.0.0.2:80') });
       const io = fakeIo({ connect: (a) => (a === '10.0.0.1:80' ? refused : second), splice: () => cold('5ms (e|)', { e: { reason: 'client_closed' as const } }) });
       const { collected$, closed } = run(rx, three, io);
       expectObservable(collected$).toBe('(oa) 1ms (fa) 6ms c 4ms (x|)', letters);
       expectSubscriptions(refused.subscriptions).toBe('^ 4ms !');
-      expectSubscriptions(second.subscriptions).toBe('5ms ^ 14ms !');
+      expectSubscriptions(second.subscriptions).toBe('5ms ^ 9ms !');
       rx.flush();
       expect(closed[0]?.backend).toBe('10.0.0.2:80');
       expect(closed[0]?.reason).toBe('client_closed');
@@ -95,15 +96,14 @@ describe('connection$', () => {
     const rx = testScheduler();
     rx.run(({ cold, expectObservable, expectSubscriptions }) => {
       const hanging = cold<FakeSocket>('-');
-      const quick = cold('1s u', { u: upstream('10.0.0.2:80') });
+      const quick = cold('1s (u|)', { u: upstream('10.0.0.2:80') });
       const events: ConnEvent[] = [];
       const io = fakeIo({ connect: (a) => (a === '10.0.0.1:80' ? hanging : quick) });
       const cfg = config([pool([backend('10.0.0.1:80'), backend('10.0.0.2:80')], { connectTimeoutMs: 3000 })]);
       const events$ = connection$(accepted(cfg), context(rx, cfg, io));
       events$.subscribe((e) => events.push(e));
       expectSubscriptions(hanging.subscriptions).toBe('^ 2999ms !');
-      // connected at 4s; then, with no copy ending, idle_timeout (10m) ends it
-      expectSubscriptions(quick.subscriptions).toBe('3s ^ 600999ms !');
+      expectSubscriptions(quick.subscriptions).toBe('3s ^ 999ms !');
       rx.flush();
       expect(events.map(letter).join('')).toBe('oafacx'); // x: idle_timeout, 10m later
       expect(events[2]).toMatchObject({ type: 'conn-failed', backend: '10.0.0.1:80', reason: 'timeout', attempt: 1 });
@@ -159,7 +159,7 @@ describe('connection$', () => {
     const rx = testScheduler();
     rx.run(({ cold, expectObservable }) => {
       const cfg = config([pool([backend('10.0.0.1:80', { maxConnections: 1 }), backend('10.0.0.2:80', { maxConnections: 1 })])]);
-      const io = fakeIo({ connect: (a) => cold('1ms u', { u: upstream(a) }) });
+      const io = fakeIo({ connect: (a) => cold('1ms (u|)', { u: upstream(a) }) });
       let state = reduceBackendState(initialState, { type: 'config', config: cfg });
       const tag = { listener: 'front', pool: 'web', client: 'x:1', attempt: 1 };
       state = reduceBackendState(state, { type: 'conn-attempt', ...tag, backend: '10.0.0.1:80' });
@@ -173,17 +173,20 @@ describe('connection$', () => {
     });
   });
 
-  it('closes with `shutdown` when kill$ fires during the copy', () => {
+  it('hands a `shutdown` record to ctx.cut when unsubscribed during the copy, and tears the copy down', () => {
     const rx = testScheduler();
-    rx.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
       const splice = cold<SpliceEnd>('-');
-      const kill = hot('   50ms k');
+      const cut: ConnClosed[] = [];
       const io = fakeIo({ connect: () => of(upstream('10.0.0.1:80')), splice: () => splice });
-      const { collected$, closed } = run(rx, three, io, kill);
-      expectObservable(collected$).toBe('(oac) 45ms (x|)', letters);
+      const { collected$, closed } = run(rx, three, io, cut);
+      expectObservable(collected$, '^ 49ms !').toBe('(oac)', letters);
       expectSubscriptions(splice.subscriptions).toBe('^ 49ms !');
       rx.flush();
-      expect(closed[0]).toMatchObject({ reason: 'shutdown', backend: '10.0.0.1:80' });
+      expect(closed).toEqual([]);
+      expect(cut).toEqual([
+        { type: 'conn-closed', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: '10.0.0.1:80', bytesUp: 11, bytesDown: 22, durationMs: 50, reason: 'shutdown' },
+      ]);
       expect(io.release).toHaveBeenCalledTimes(1);
     });
   });
@@ -193,11 +196,13 @@ describe('connection$', () => {
     rx.run(({ cold, expectObservable, expectSubscriptions }) => {
       const connect = cold<FakeSocket>('-');
       const io = fakeIo({ connect: () => connect });
-      const { collected$ } = run(rx, three, io);
+      const cut: ConnClosed[] = [];
+      const { collected$ } = run(rx, three, io, cut);
       expectObservable(collected$, '^ 9ms !').toBe('(oa)', letters);
       expectSubscriptions(connect.subscriptions).toBe('^ 9ms !');
       rx.flush();
       expect(io.release).toHaveBeenCalledTimes(1);
+      expect(cut.map((c) => [c.reason, c.backend])).toEqual([['shutdown', '10.0.0.1:80']]);
     });
   });
 });
