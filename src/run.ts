@@ -3,12 +3,15 @@ import type { Config } from './config/types.js';
 import { tcpIo } from './io/tcp.js';
 import { logEvent } from './log/event-log.js';
 import type { Logger } from './log/logger.js';
+import type { PolicyFactory } from './operators/types.js';
 import { type BalancerEvent, createBalancer } from './streams/balancer.js';
 
 export interface RunOptions {
   readonly config$: Observable<Config>;
   readonly stop$: Observable<unknown>;
   readonly log: Logger;
+  /** The policies pools may name: built-in and loaded modules (`loadPolicies`); default the built-in ones. */
+  readonly policies?: Readonly<Record<string, PolicyFactory>>;
   /** Sees every event after it is logged (the demo uses it to learn the port). */
   readonly onEvent?: (event: BalancerEvent) => void;
 }
@@ -20,7 +23,7 @@ export interface RunOptions {
 export async function run(options: RunOptions): Promise<void> {
   const { events$ } = createBalancer(
     { config$: options.config$, stop$: options.stop$ },
-    { io: tcpIo, now: () => Math.round(performance.now()) },
+    { io: tcpIo, now: () => Math.round(performance.now()), policies: options.policies },
   );
   const onEvent = options.onEvent;
   await lastValueFrom(

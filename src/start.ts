@@ -1,7 +1,7 @@
 import { of, share, tap } from 'rxjs';
 import type { RootOptions } from './cli.js';
 import { reportError } from './commands/report.js';
-import { loadConfig } from './commands/load-config.js';
+import { loadConfigWithPolicies } from './commands/load-config.js';
 import { createLogger } from './log/logger.js';
 import { levelFor } from './log/levels.js';
 import { run } from './run.js';
@@ -9,11 +9,12 @@ import { hangup$, shutdownSignal$ } from './signals.js';
 
 /** `rxlb [options] [backend...]`: returns the exit code once the balancer has stopped. */
 export async function start(backends: readonly string[], options: RootOptions): Promise<number> {
-  const config = await loadConfig(backends, options).catch((err: unknown) => {
+  const loaded = await loadConfigWithPolicies(backends, options).catch((err: unknown) => {
     reportError(err);
     return undefined;
   });
-  if (!config) return 1;
+  if (!loaded) return 1;
+  const { config, policies } = loaded;
 
   const log = createLogger({
     level: levelFor(options.verbose, options.quiet ?? false),
@@ -27,7 +28,7 @@ export async function start(backends: readonly string[], options: RootOptions): 
   );
   const hup = hangup$().subscribe(() => log.warn('SIGHUP ignored: config reload is not available in this version'));
   try {
-    await run({ config$: of(config), stop$, log });
+    await run({ config$: of(config), stop$, log, policies });
     log.info('stopped');
     return 0;
   } catch (err) {

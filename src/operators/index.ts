@@ -2,4 +2,9 @@ export type { Candidate, ClientAddress, Policy, PolicyFactory, RouteRequest, Rou
 export { roundRobin } from './round-robin.js';
 export { random, pickWeighted, type Rng } from './random.js';
 export { leastConnections, leastLoaded } from './least-connections.js';
+export { powerOfTwo, pickOfTwo, drawTwo, lessLoaded } from './power-of-two.js';
+export { sourceHash, pickRendezvous, rendezvousScore, backendHash, clientKey, type HashKey } from './source-hash.js';
+export { maglev, buildMaglevTable, lookupMaglev, maglevTableSize, MAGLEV_SIZES, type MaglevOptions, type MaglevTable } from './maglev.js';
+export { first } from './first.js';
+export { murmur3, murmur3Int, fmix32, clientIp } from './hash.js';
 export { builtinPolicies, policyFactory } from './registry.js';
