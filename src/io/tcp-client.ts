@@ -1,5 +1,4 @@
 import type net from 'node:net';
-import { Observable } from 'rxjs';
 import type { OnNoBackend } from '../config/types.js';
 
 const BODY = 'Service Unavailable\n';
@@ -14,23 +13,6 @@ export const RESPONSE_503 =
 
 /** How long a refused client may keep sending before its socket is destroyed. */
 const LINGER_MS = 2000;
-
-/**
- * Fires when no byte has moved either way on the socket for `ms`. Node restarts the
- * socket's timer on every read and write it does natively, so the idle clock costs
- * nothing per chunk; the stream only hears about the timeout.
- */
-export function tcpIdle$(socket: net.Socket, ms: number): Observable<void> {
-  return new Observable<void>((subscriber) => {
-    const onTimeout = (): void => subscriber.next();
-    socket.setTimeout(ms);
-    socket.on('timeout', onTimeout);
-    return () => {
-      socket.off('timeout', onTimeout);
-      socket.setTimeout(0);
-    };
-  });
-}
 
 /**
  * Turns a client away. `close` destroys the socket; `http-503` sends the response and

@@ -3,8 +3,7 @@ import { Observable } from 'rxjs';
 import type { Endpoint } from '../config/types.js';
 import { UpstreamConnectError } from '../errors.js';
 import { formatAddress } from './address.js';
-
-const ignore = (): void => undefined;
+import { ignoreErrors } from './ignore.js';
 
 /**
  * Connects to a backend: emits the socket once connected, then completes, handing the
@@ -25,14 +24,14 @@ export function tcpConnect$(target: Endpoint): Observable<net.Socket> {
       handedOver = true;
       // From here the new owner listens for errors; until it does, none may crash us.
       socket.off('error', onError);
-      socket.on('error', ignore);
+      socket.on('error', ignoreErrors);
       subscriber.next(socket);
       subscriber.complete();
     });
     return () => {
       if (handedOver) return;
       socket.off('error', onError);
-      socket.on('error', ignore);
+      socket.on('error', ignoreErrors);
       socket.destroy();
     };
   });

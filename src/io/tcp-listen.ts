@@ -4,8 +4,7 @@ import type { ListenerConfig } from '../config/types.js';
 import { ListenError } from '../errors.js';
 import type { ListenEvent } from '../streams/ports.js';
 import { formatAddress } from './address.js';
-
-const ignore = (): void => undefined;
+import { ignoreErrors } from './ignore.js';
 
 /**
  * A TCP listener as an observable: `listening` once bound, then one `accepted` per
@@ -19,7 +18,7 @@ export function tcpListen$(listener: ListenerConfig): Observable<ListenEvent<net
     let bound = false;
     server.on('connection', (socket) => {
       // Errors are observed by whoever owns the socket next; until then they must not crash.
-      socket.on('error', ignore);
+      socket.on('error', ignoreErrors);
       const { remoteAddress, remotePort } = socket;
       if (remoteAddress === undefined || remotePort === undefined) {
         socket.destroy(); // closed before we saw it

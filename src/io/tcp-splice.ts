@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import { Observable } from 'rxjs';
 import type { SpliceEnd, Transferred } from '../streams/ports.js';
+import { ignoreErrors } from './ignore.js';
 
 /** Resets from a peer are how that peer closed, not a fault of ours. */
 const PEER_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
@@ -8,14 +9,23 @@ const PEER_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 /**
  * The bidirectional copy. Bytes move through Node's own `pipe` both ways, so each
  * direction has backpressure and no chunk ever passes through RxJS. With
- * `allowHalfOpen` on both sockets, a side that ends its writes has the end carried
- * to the other while the reverse direction keeps flowing.
+ * `allowHalfOpen` on both sockets, a side that ends its writes has the end carried to
+ * the other while the reverse direction keeps flowing.
+ *
+ * Idleness is Node's socket timer on the client: Node restarts it natively on every
+ * read and every write of that socket, and every byte either way is read from or
+ * written to the client, so the timer fires only after `idleMs` with no byte either way.
  *
  * Emits one SpliceEnd when both sockets have closed, naming the side that finished
- * first. An error on either side resets the other, so a peer that reads a truncated
- * stream is told so. Teardown destroys both sockets.
+ * first, or `idle_timeout` at once when the timer fires. An error on either side resets
+ * the other, so a peer that reads a truncated stream is told so. Teardown destroys both
+ * sockets.
+ *
+ * Everything here lives as long as the connection, so it is kept to one closure and a
+ * few listeners: `on` rather than `once` (each `once` allocates a wrapper), and the
+ * handed-over sockets' placeholder error listener is taken off, not stacked.
  */
-export function tcpSplice$(client: net.Socket, upstream: net.Socket): Observable<SpliceEnd> {
+export function tcpSplice$(client: net.Socket, upstream: net.Socket, idleMs: number): Observable<SpliceEnd> {
   return new Observable<SpliceEnd>((subscriber) => {
     let reason: SpliceEnd['reason'] | undefined;
     let open = 2;
@@ -26,44 +36,41 @@ export function tcpSplice$(client: net.Socket, upstream: net.Socket): Observable
         subscriber.complete();
       }
     };
-    const fail = (side: 'client' | 'backend', err: NodeJS.ErrnoException): void => {
-      reason ??= PEER_GONE.has(err.code ?? '') ? (side === 'client' ? 'client_closed' : 'backend_closed') : 'error';
-      resetBoth(client, upstream);
-    };
-    const onClientError = (err: Error): void => fail('client', err);
-    const onUpstreamError = (err: Error): void => fail('backend', err);
-    const onClientEnd = (): void => {
-      reason ??= 'client_closed';
-    };
+    // One handler for both sockets; `this` says which one failed.
+    function onError(this: net.Socket, err: NodeJS.ErrnoException): void {
+      reason ??= PEER_GONE.has(err.code ?? '') ? (this === client ? 'client_closed' : 'backend_closed') : 'error';
+      for (const s of [client, upstream]) if (!s.destroyed) s.resetAndDestroy();
+    }
+    // Who sent the first FIN: when the backend's arrives, `pipe` has already passed the
+    // client's on (ending our writes to the backend) if the client's came first. One
+    // listener on one socket says it, where one per socket would cost each an array.
     const onUpstreamEnd = (): void => {
-      reason ??= 'backend_closed';
+      reason ??= upstream.writableEnded ? 'client_closed' : 'backend_closed';
+    };
+    const onIdle = (): void => {
+      subscriber.next({ reason: 'idle_timeout' });
+      subscriber.complete();
     };
 
-    client.on('error', onClientError);
-    upstream.on('error', onUpstreamError);
-    client.once('end', onClientEnd);
-    upstream.once('end', onUpstreamEnd);
-    client.once('close', onClose);
-    upstream.once('close', onClose);
+    client.off('error', ignoreErrors).on('error', onError).on('close', onClose);
+    upstream.off('error', ignoreErrors).on('error', onError).on('end', onUpstreamEnd).on('close', onClose);
+    if (idleMs > 0) client.setTimeout(idleMs, onIdle);
     client.pipe(upstream);
     upstream.pipe(client);
 
     return () => {
       client.off('close', onClose);
-      upstream.off('close', onClose);
-      client.off('end', onClientEnd);
-      upstream.off('end', onUpstreamEnd);
-      // A socket can still report an error while it is being destroyed.
-      client.off('error', onClientError);
-      upstream.off('error', onUpstreamError);
-      client.destroy();
-      upstream.destroy();
+      upstream.off('close', onClose).off('end', onUpstreamEnd);
+      if (idleMs > 0) client.setTimeout(0, onIdle);
+      // A destroyed socket can still report an error: keep one listener on each.
+      if (!client.destroyed || !upstream.destroyed) {
+        client.off('error', onError).on('error', ignoreErrors);
+        upstream.off('error', onError).on('error', ignoreErrors);
+        client.destroy();
+        upstream.destroy();
+      }
     };
   });
-}
-
-function resetBoth(a: net.Socket, b: net.Socket): void {
-  for (const s of [a, b]) if (!s.destroyed) s.resetAndDestroy();
 }
 
 /** Bytes delivered to the backend (up) and to the client (down). */

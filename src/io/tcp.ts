@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import type { ConnectionIo, ListenIo } from '../streams/ports.js';
 import { tcpConnect$ } from './tcp-connect.js';
-import { tcpIdle$, tcpRefuse, tcpRelease } from './tcp-client.js';
+import { tcpRefuse, tcpRelease } from './tcp-client.js';
 import { tcpListen$ } from './tcp-listen.js';
 import { tcpSplice$, tcpTransferred } from './tcp-splice.js';
 
@@ -10,7 +10,6 @@ export const tcpIo: ConnectionIo<net.Socket, net.Socket> & ListenIo<net.Socket> 
   listen$: tcpListen$,
   connect$: tcpConnect$,
   splice$: tcpSplice$,
-  idle$: tcpIdle$,
   transferred: tcpTransferred,
   refuse: tcpRefuse,
   release: tcpRelease,

@@ -1,4 +1,4 @@
-import { Observable, Subscription } from 'rxjs';
+import { Observable, type Subscription } from 'rxjs';
 import { LimitError, NoBackendError, UpstreamConnectError } from '../errors.js';
 import { establish$, type EstablishContext } from './establish.js';
 import type { CloseReason, ConnClosed, ConnEvent } from './events.js';
@@ -34,7 +34,7 @@ export interface ConnectionContext<C, U> extends EstablishContext<U> {
  *    then completes, releasing its whole operator chain. If it fails,
  *    `on_no_backend` answers the client.
  * 3. The copy: one native `splice$` of the two sockets, ended by the peers or by
- *    `idle$` (no byte either way for `idle_timeout`).
+ *    `idle_timeout` with no byte either way.
  * Teardown releases the client socket (adopted from the listener) and unsubscribes
  * whichever phase is running, whose own teardown destroys the upstream socket. A
  * connection torn down before it ended (at shutdown) hands its record to `ctx.cut`,
@@ -50,10 +50,12 @@ export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<
     let upstream: U | undefined;
     let closed = false;
 
-    const record = (reason: CloseReason): ConnClosed => {
+    // The record this connection ends with; `emit` false hands it back for ctx.cut.
+    const finish = (reason: CloseReason, emit = true): ConnClosed | undefined => {
+      if (closed) return undefined;
       closed = true;
       const bytes = io.transferred(socket, upstream);
-      return {
+      const record: ConnClosed = {
         type: 'conn-closed',
         listener: listener.name,
         pool: listener.pool,
@@ -64,44 +66,43 @@ export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<
         durationMs: ctx.now() - started,
         reason,
       };
-    };
-    const close = (reason: CloseReason): void => {
-      if (closed) return;
-      subscriber.next(record(reason));
+      if (!emit) return record;
+      subscriber.next(record);
       subscriber.complete();
+      return undefined;
     };
 
     subscriber.next({ type: 'conn-opened', listener: listener.name, client });
     const state = ctx.state();
     const pool = state.pools[listener.pool]?.config;
     if (!pool || atLimit(state, listener.name)) {
-      close(pool ? 'limit' : 'no_backend');
+      finish(pool ? 'limit' : 'no_backend');
       return () => io.release(socket);
     }
 
-    const phases = new Subscription();
-    phases.add(
-      establish$({ listener: listener.name, client, address: accepted.client, pool }, ctx).subscribe({
-        next: (step) => {
-          if (step.type !== 'established') {
-            backend = step.type === 'conn-attempt' ? step.backend : undefined;
-            subscriber.next(step);
-            return;
-          }
-          upstream = step.socket;
-          subscriber.next({ type: 'conn-connected', listener: listener.name, pool: pool.name, client, backend: step.backend, attempt: step.attempt });
-          phases.add(io.splice$(socket, step.socket).subscribe((end) => close(end.reason)));
-          if (pool.idleTimeoutMs > 0) phases.add(io.idle$(socket, pool.idleTimeoutMs).subscribe(() => close('idle_timeout')));
-        },
-        error: (err: unknown) => {
-          io.refuse(socket, pool.onNoBackend);
-          close(refusalReason(err));
-        },
-      }),
-    );
+    // Phase 1 holds `setup` until connected; phase 2 holds only `copy`.
+    let copy: Subscription | undefined;
+    const setup = establish$({ listener: listener.name, client, address: accepted.client, pool }, ctx).subscribe({
+      next: (step) => {
+        if (step.type !== 'established') {
+          backend = step.type === 'conn-attempt' ? step.backend : undefined;
+          subscriber.next(step);
+          return;
+        }
+        upstream = step.socket;
+        subscriber.next({ type: 'conn-connected', listener: listener.name, pool: pool.name, client, backend: step.backend, attempt: step.attempt });
+        copy = io.splice$(socket, step.socket, pool.idleTimeoutMs).subscribe((end) => finish(end.reason));
+      },
+      error: (err: unknown) => {
+        io.refuse(socket, pool.onNoBackend);
+        finish(refusalReason(err));
+      },
+    });
     return () => {
-      phases.unsubscribe();
-      if (!closed) ctx.cut(record('shutdown')); // after the phases: the counts include every byte
+      setup.unsubscribe();
+      copy?.unsubscribe();
+      const cut = finish('shutdown', false); // after the copy's teardown: the counts include every byte
+      if (cut) ctx.cut(cut);
       io.release(socket);
     };
   });

@@ -10,7 +10,7 @@ import type { ClientAddress } from '../operators/types.js';
 
 /** How the bidirectional copy ended, when it ended by itself. */
 export interface SpliceEnd {
-  readonly reason: 'client_closed' | 'backend_closed' | 'error';
+  readonly reason: 'client_closed' | 'backend_closed' | 'idle_timeout' | 'error';
 }
 
 /** Bytes delivered each way so far. */
@@ -28,12 +28,13 @@ export interface ConnectionIo<C, U> {
   connect$(target: Endpoint): Observable<U>;
   /**
    * Copies bytes both ways with the runtime's own piping (backpressure, half-close);
-   * emits one SpliceEnd when both directions are done, then completes. Teardown
-   * destroys both sockets.
+   * emits one SpliceEnd when both directions are done, or `idle_timeout` once no byte
+   * has moved either way for `idleMs` (0: never), then completes. Teardown destroys
+   * both sockets. The idle clock belongs here rather than in a stream of its own:
+   * the runtime restarts it on every read and write, which no stream may hear about
+   * (bytes never pass through RxJS), and a long connection keeps one subscription.
    */
-  splice$(client: C, upstream: U): Observable<SpliceEnd>;
-  /** Emits when no byte has moved either way on the client for `ms`. */
-  idle$(client: C, ms: number): Observable<unknown>;
+  splice$(client: C, upstream: U, idleMs: number): Observable<SpliceEnd>;
   /** Bytes delivered so far; `upstream` undefined means none was connected. */
   transferred(client: C, upstream: U | undefined): Transferred;
   /** Turns a client away for want of a backend: a 503 response or a plain close. */
@@ -61,4 +62,33 @@ export interface ListenIo<C> {
    * ListenError if it cannot bind. Teardown stops accepting (open connections stay).
    */
   listen$(listener: ListenerConfig): Observable<ListenEvent<C>>;
+}
+
+/** One active health check against one backend, everything resolved from the config. */
+export interface ProbeTarget {
+  readonly kind: 'tcp' | 'http';
+  /** Where to connect: the backend's host, on `health.port` or else the backend's own port. */
+  readonly host: string;
+  readonly port: number;
+  /** http only: the path to GET (a target's own `health_check_endpoint` wins over the pool's `path`). */
+  readonly path: string;
+  /** http only: the `Host` header, the backend as written in the config with the checked port. */
+  readonly hostHeader: string;
+  /** http only: inclusive status ranges that pass. */
+  readonly expectStatus: readonly (readonly [number, number])[];
+}
+
+/** What one check found: pass or fail, and a few words on why (`status 200`, `connection refused`). */
+export interface ProbeResult {
+  readonly pass: boolean;
+  readonly detail: string;
+}
+
+export interface HealthIo {
+  /**
+   * Runs one check: emits one ProbeResult, then completes. Failing to connect is a
+   * failed result, not an error. The stream applies `timeout` by unsubscribing, and
+   * teardown destroys the socket the check made.
+   */
+  probe$(target: ProbeTarget): Observable<ProbeResult>;
 }

@@ -1,4 +1,4 @@
-import { type Observable, NEVER, timer } from 'rxjs';
+import { type Observable, NEVER, map, timer } from 'rxjs';
 import { vi } from 'vitest';
 import type { BackendConfig, Config, Endpoint, ListenerConfig, OnNoBackend, PoolConfig } from '../../src/config/types.js';
 import type { ConnectionIo, SpliceEnd } from '../../src/streams/ports.js';
@@ -52,19 +52,21 @@ export interface FakeSocket {
   readonly id: string;
 }
 
+/** What the real copy does when nothing moves: end with `idle_timeout` after `idleMs`. */
+export const idleSplice = (_client: FakeSocket, _upstream: FakeSocket, idleMs: number): Observable<SpliceEnd> =>
+  idleMs > 0 ? timer(idleMs).pipe(map((): SpliceEnd => ({ reason: 'idle_timeout' }))) : NEVER;
+
 /**
- * Fake edges: `connect$` answers from a table of cold observables by backend address,
- * `splice$` from a table by client id, and idleness is a plain virtual-time timer.
+ * Fake edges: `connect$` answers from a table of cold observables by backend address;
+ * `splice$` by default behaves as a copy that never moves a byte.
  */
 export function fakeIo(options: {
   connect: (address: string) => Observable<FakeSocket>;
-  splice?: (client: FakeSocket, upstream: FakeSocket) => Observable<SpliceEnd>;
-  idle?: (client: FakeSocket, ms: number) => Observable<unknown>;
+  splice?: (client: FakeSocket, upstream: FakeSocket, idleMs: number) => Observable<SpliceEnd>;
 }) {
   const io = {
     connect$: (target: Endpoint) => options.connect(`${target.host}:${target.port}`),
-    splice$: options.splice ?? ((): Observable<SpliceEnd> => NEVER),
-    idle$: options.idle ?? ((_client: FakeSocket, ms: number): Observable<unknown> => timer(ms)),
+    splice$: vi.fn(options.splice ?? idleSplice),
     transferred: (_client: FakeSocket, upstream: FakeSocket | undefined) => (upstream ? { up: 11, down: 22 } : { up: 0, down: 0 }),
     refuse: vi.fn<(client: FakeSocket, how: OnNoBackend) => void>(),
     release: vi.fn<(client: FakeSocket) => void>(),
