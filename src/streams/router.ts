@@ -1,4 +1,4 @@
-import { Observable, Subscriber, retry, of } from 'rxjs';
+import { Observable, Subject, type Subscriber, type Subscription } from 'rxjs';
 import { PolicyError } from '../errors.js';
 import type { Candidate, Policy, RouteRequest } from '../operators/types.js';
 
@@ -10,13 +10,16 @@ export type Route = (request: RouteRequest) => Observable<Candidate | undefined>
  * per-subscription state (a round-robin position, weights) lasts across connections;
  * each request waits in a map until the policy answers it, usually synchronously.
  *
- * A policy that throws loses that decision, not the pool: whoever was waiting gets a
- * PolicyError and the policy is subscribed afresh. `stop` ends the policy and fails
- * whatever still waits.
+ * A policy that errors or completes loses the decisions waiting on it, not the pool:
+ * they fail with PolicyError, and the next request subscribes the policy afresh. (Not
+ * at once: a policy that fails as soon as it is subscribed would otherwise loop.)
+ * `stop` ends the policy and fails whatever still waits.
  */
 export function createRouter(policy: Policy): { route: Route; stop: () => void } {
   const waiting = new Map<RouteRequest, Subscriber<Candidate | undefined>>();
-  let push: ((request: RouteRequest) => void) | undefined;
+  // A Subject, so a policy may subscribe to its requests more than once (partition, merge).
+  const requests = new Subject<RouteRequest>();
+  let running: Subscription | undefined;
   let stopped = false;
 
   const failAll = (err: PolicyError): void => {
@@ -25,21 +28,8 @@ export function createRouter(policy: Policy): { route: Route; stop: () => void }
     for (const subscriber of all) subscriber.error(err);
   };
 
-  const requests$ = new Observable<RouteRequest>((subscriber) => {
-    push = (request) => subscriber.next(request);
-    return () => (push = undefined);
-  });
-  const subscription = requests$
-    .pipe(
-      policy,
-      retry({
-        delay: (failure: unknown) => {
-          failAll(new PolicyError('the policy failed', { cause: failure }));
-          return of(0);
-        },
-      }),
-    )
-    .subscribe({
+  const start = (): void => {
+    running = requests.pipe(policy).subscribe({
       next: ({ request, backend }) => {
         const subscriber = waiting.get(request);
         if (!subscriber) return; // the connection went away while the policy thought
@@ -51,20 +41,20 @@ export function createRouter(policy: Policy): { route: Route; stop: () => void }
           subscriber.complete();
         }
       },
-      complete: () => {
-        stopped = true;
-        failAll(new PolicyError('the policy stopped answering'));
-      },
+      error: (failure: unknown) => failAll(new PolicyError('the policy failed', { cause: failure })),
+      complete: () => failAll(new PolicyError('the policy stopped answering')),
     });
+  };
 
   const route: Route = (request) =>
     new Observable<Candidate | undefined>((subscriber) => {
-      if (stopped || !push) {
+      if (stopped) {
         subscriber.error(new PolicyError(`the policy of pool ${request.pool} is not running`));
         return;
       }
       waiting.set(request, subscriber);
-      push(request);
+      if (!running || running.closed) start();
+      if (waiting.has(request)) requests.next(request);
       return () => waiting.delete(request);
     });
 
@@ -72,7 +62,7 @@ export function createRouter(policy: Policy): { route: Route; stop: () => void }
     route,
     stop: () => {
       stopped = true;
-      subscription.unsubscribe();
+      running?.unsubscribe();
       failAll(new PolicyError('the pool was removed'));
     },
   };
