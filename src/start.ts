@@ -5,6 +5,7 @@ import { loadConfigWithPolicies } from './commands/load-config.js';
 import { createLogger } from './log/logger.js';
 import { levelFor } from './log/levels.js';
 import { run } from './run.js';
+import { formatEndpoint } from './config/endpoint.js';
 import { hangup$, shutdownSignal$ } from './signals.js';
 
 /** `rxlb [options] [backend...]`: returns the exit code once the balancer has stopped. */
@@ -27,6 +28,8 @@ export async function start(backends: readonly string[], options: RootOptions): 
     share(),
   );
   const hup = hangup$().subscribe(() => log.warn('SIGHUP ignored: config reload is not available in this version'));
+  const adminAt = options.admin ?? (config.admin ? formatEndpoint(config.admin.listen) : undefined);
+  if (adminAt !== undefined) log.warn('admin API not started: it is not available in this version', { address: adminAt });
   try {
     await run({ config$: of(config), stop$, log, policies });
     log.info('stopped');
