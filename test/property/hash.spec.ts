@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import './seed.js';
 import { describe, expect, it } from 'vitest';
 import { clientIp, fmix32, murmur3, murmur3Int } from '../../src/operators/hash.js';
 
