@@ -57,7 +57,7 @@ const FLUSH_MS = 50;
 
 function createFdSink(fd: number): LogSink {
   // 16 MiB of backlog at most if the reader stalls; beyond it lines are dropped rather than memory grown.
-  const boom = new SonicBoom({ fd, sync: false, minLength: 4096, periodicFlush: FLUSH_MS, maxLength: 16 * 1024 * 1024 });
+  const boom = new SonicBoom({ fd, sync: false, minLength: 4096, maxLength: 16 * 1024 * 1024 });
   boom.on('error', () => undefined); // a closed stdout must not take the balancer down
   // An exit we did not plan (an uncaught error) still writes what is buffered.
   const flushAtExit = (): void => {
@@ -68,11 +68,24 @@ function createFdSink(fd: number): LogSink {
     }
   };
   process.once('exit', flushAtExit);
+  // Flush what waits at most FLUSH_MS after it was logged. (sonic-boom's own
+  // periodicFlush writes, through the thread pool, every period even with nothing to
+  // write: twenty wake-ups a second for an idle balancer.)
+  let flushTimer: NodeJS.Timeout | undefined;
+  const flushSoon = (): void => {
+    flushTimer = undefined;
+    boom.flush();
+  };
   return {
     write: (line) => {
       boom.write(line);
+      if (flushTimer === undefined) {
+        flushTimer = setTimeout(flushSoon, FLUSH_MS);
+        flushTimer.unref();
+      }
     },
     end: (cb) => {
+      if (flushTimer !== undefined) clearTimeout(flushTimer);
       process.off('exit', flushAtExit);
       boom.once('close', cb);
       boom.end();
