@@ -34,7 +34,8 @@ export function tcpListen$(listener: ListenerConfig): Observable<ListenEvent<net
       const where = formatAddress(listener.bind.host, listener.bind.port);
       subscriber.error(new ListenError(`listener ${listener.name}: cannot listen on ${where}: ${describeListenError(err)}`, { cause: err }));
     });
-    server.listen({ host: listener.bind.host, port: listener.bind.port, backlog: 511 }, () => {
+    // A deep accept queue rides out bursts; the kernel caps it at net.core.somaxconn.
+    server.listen({ host: listener.bind.host, port: listener.bind.port, backlog: 4096 }, () => {
       bound = true;
       const address = server.address();
       const text = typeof address === 'object' && address ? formatAddress(address.address, address.port) : String(address);
