@@ -72,10 +72,13 @@ export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<
       return undefined;
     };
 
-    subscriber.next({ type: 'conn-opened', listener: listener.name, client });
+    // Read the state before announcing this connection: `conn-opened` reaches the
+    // state at once, and this connection must not count against its own limit.
     const state = ctx.state();
     const pool = state.pools[listener.pool]?.config;
-    if (!pool || atLimit(state, listener.name)) {
+    const full = atLimit(state, listener.name);
+    subscriber.next({ type: 'conn-opened', listener: listener.name, client });
+    if (!pool || full) {
       finish(pool ? 'limit' : 'no_backend');
       return () => io.release(socket);
     }

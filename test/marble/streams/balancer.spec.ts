@@ -6,7 +6,7 @@ import type { ConnClosed } from '../../../src/streams/events.js';
 import type { ListenEvent, SpliceEnd } from '../../../src/streams/ports.js';
 import type { BalancerState } from '../../../src/streams/state.js';
 import { testScheduler } from '../helpers.js';
-import { type FakeSocket, backend, config, fakeIo, pool } from '../fixtures.js';
+import { type FakeSocket, backend, config, fakeIo, listener, pool } from '../fixtures.js';
 
 const ended = { e: { reason: 'client_closed' } as SpliceEnd };
 const socket = (id: string): FakeSocket => ({ id });
@@ -69,6 +69,23 @@ describe('createBalancer', () => {
       if (!last) throw new Error('no state seen');
       expect(last.active).toBe(4);
       expect(last.pools.web?.backends.map((b) => [b.active, b.total])).toEqual([[2, 2], [1, 1], [1, 1]]);
+    });
+  });
+
+  it('counts each connection against max_connections once: a second is refused, a third after the first ends is served', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, hot, expectObservable }) => {
+      const cfg = config([pool([backend('10.0.0.1:80')])], [listener({ maxConnections: 1 })]);
+      const l = cfg.listeners[0]!;
+      const accepts = hot<ListenEvent<FakeSocket>>('-a-b----c', { a: acceptedEvent(l, 'c1', 1), b: acceptedEvent(l, 'c2', 2), c: acceptedEvent(l, 'c3', 3) });
+      const io = harness(cfg, () => accepts, (c) => (c.id === 'c1' ? cold('4ms (e|)', ended) : NEVER), (a) => cold('(u|)', { u: socket(`up:${a}`) }));
+      const { events$ } = createBalancer({ config$: cold('c', { c: cfg }), stop$: NEVER }, { io, now: () => rx.now() });
+      const outcomes = events$.pipe(
+        filter((e) => e.type === 'conn-connected' || e.type === 'conn-closed'),
+        map((e) => (e.type === 'conn-closed' ? `${e.client.split(':')[1]} ${e.reason}` : `${(e as ConnClosed).client.split(':')[1]} connected`)),
+      );
+      // c1 is served and ends at 5; c2 at 3 finds the listener full; c3 at 8 is served
+      expectObservable(outcomes).toBe('-a-b-c--d', { a: '1 connected', b: '2 limit', c: '1 client_closed', d: '3 connected' });
     });
   });
 
