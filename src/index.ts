@@ -7,7 +7,11 @@ export { createBalancer, type Balancer, type BalancerDeps, type BalancerEvent, t
 export { connection$, type ConnectionContext } from './streams/connection.js';
 export { createRouter, type Route } from './streams/router.js';
 export { eligible, type Eligibility } from './streams/eligible.js';
+export { health$, backendHealth$, countCheck, countChecks, type CheckCounts, type HealthDeps } from './streams/health.js';
+export { healthTargets, type HealthTarget } from './streams/health-target.js';
+export { passive$, reducePassive, ejectionMs, maxEjected, type PassiveEvent } from './streams/passive.js';
 export {
+  deriveStatus,
   initialState,
   reduceBackendState,
   type BackendState,
@@ -21,3 +25,18 @@ export type * from './streams/ports.js';
 export type * from './config/types.js';
 export * from './errors.js';
 export { tcpIo } from './io/tcp.js';
+export { udpIo } from './io/udp.js';
+export { udpListener$, type UdpListenerContext, type UdpListenerEvent } from './streams/udp-listener.js';
+export {
+  emptySessionTable,
+  reduceSessions,
+  sweepIntervalMs,
+  type Session,
+  type SessionEffect,
+  type SessionInput,
+  type SessionSettings,
+  type SessionStep,
+  type SessionTable,
+} from './streams/udp-sessions.js';
+export type * from './streams/udp-events.js';
+export { healthProbe$ } from './io/health-probe.js';

@@ -1,6 +1,8 @@
 import { type Observable, lastValueFrom, tap } from 'rxjs';
 import type { Config } from './config/types.js';
+import { healthProbe$ } from './io/health-probe.js';
 import { tcpIo } from './io/tcp.js';
+import { udpIo } from './io/udp.js';
 import { logEvent } from './log/event-log.js';
 import type { Logger } from './log/logger.js';
 import type { PolicyFactory } from './operators/types.js';
@@ -23,7 +25,7 @@ export interface RunOptions {
 export async function run(options: RunOptions): Promise<void> {
   const { events$ } = createBalancer(
     { config$: options.config$, stop$: options.stop$ },
-    { io: tcpIo, now: () => Math.round(performance.now()), policies: options.policies },
+    { io: tcpIo, udp: udpIo, probe$: healthProbe$, now: () => Math.round(performance.now()), policies: options.policies },
   );
   const onEvent = options.onEvent;
   await lastValueFrom(

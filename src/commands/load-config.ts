@@ -12,7 +12,7 @@ type LoadOptions = Omit<RootOptions, 'verbose'>;
 
 /** The config the options ask for: a file with `-c`, else quick mode; hostnames resolved. */
 export async function loadConfig(backends: readonly string[], options: LoadOptions): Promise<Config> {
-  return checkProtocols(await resolveConfig(await readConfig(backends, options)));
+  return resolveConfig(await readConfig(backends, options));
 }
 
 /** A config and the policies its pools name, built-in or loaded from modules. */
@@ -42,7 +42,7 @@ export async function loadConfigWithPolicies(backends: readonly string[], option
   }
   if (resolved.status === 'rejected') throw resolved.reason;
   if (policies.status === 'rejected') throw policies.reason;
-  return { config: checkProtocols(resolved.value), policies: policies.value };
+  return { config: resolved.value, policies: policies.value };
 }
 
 async function readConfig(backends: readonly string[], options: LoadOptions): Promise<Config> {
@@ -56,14 +56,4 @@ async function readConfig(backends: readonly string[], options: LoadOptions): Pr
     return quickConfig({ backends: [...backends], listen: options.listen, policy: options.policy, udp: options.udp });
   }
   throw new RxlbError('nothing to balance: give backends (rxlb 127.0.0.1:8080 127.0.0.1:8081) or a config file (rxlb -c rxlb.toml); see rxlb --help');
-}
-
-function checkProtocols(resolved: Config): Config {
-  const udp = resolved.listeners.filter((l) => l.protocol === 'udp');
-  if (udp.length > 0) {
-    throw new ConfigError(
-      udp.map((l) => ({ file: resolved.source, path: `listener ${l.name}`, message: 'protocol "udp" is not supported by this version of rxlb yet' })),
-    );
-  }
-  return resolved;
 }

@@ -51,16 +51,18 @@ function describePool(pool: PoolConfig): string[] {
   return [
     `pool ${pool.name}: policy ${pool.policy}, connect_timeout ${formatDuration(pool.connectTimeoutMs)}, ` +
       `idle_timeout ${formatDuration(pool.idleTimeoutMs)}, retries ${pool.retries}, on_no_backend ${pool.onNoBackend}`,
-    `  health: ${pool.health ? describeHealth(pool.health) : 'no active checks'}`,
+    `  health: ${pool.health ? describeHealth(pool.health, pool.backends) : 'no active checks'}`,
     `  passive: ${pool.passive ? describePassive(pool.passive) : 'off'}`,
     ...pool.backends.map(describeBackend),
   ];
 }
 
-function describeHealth(health: HealthConfig): string {
+function describeHealth(health: HealthConfig, backends: readonly BackendConfig[]): string {
+  // The targets layout: each backend has its own path, and the pool's is never used.
+  const path = backends.length > 0 && backends.every((b) => b.healthPath !== undefined) ? "each backend's health path" : health.path;
   const what =
     health.kind === 'http'
-      ? `http GET ${health.path} expecting ${health.expectStatus.map(describeStatus).join(',')}`
+      ? `http GET ${path} expecting ${health.expectStatus.map(describeStatus).join(',')}`
       : 'tcp connect';
   const port = health.port === undefined ? '' : ` on port ${health.port}`;
   return `${what}${port}, every ${formatDuration(health.intervalMs)}, timeout ${formatDuration(health.timeoutMs)}, rise ${health.rise}, fall ${health.fall}`;

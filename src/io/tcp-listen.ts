@@ -5,6 +5,7 @@ import { ListenError } from '../errors.js';
 import type { ListenEvent } from '../streams/ports.js';
 import { formatAddress } from './address.js';
 import { ignoreErrors } from './ignore.js';
+import { describeBindError } from './bind-error.js';
 
 /**
  * A TCP listener as an observable: `listening` once bound, then one `accepted` per
@@ -32,7 +33,7 @@ export function tcpListen$(listener: ListenerConfig): Observable<ListenEvent<net
         return;
       }
       const where = formatAddress(listener.bind.host, listener.bind.port);
-      subscriber.error(new ListenError(`listener ${listener.name}: cannot listen on ${where}: ${describeListenError(err)}`, { cause: err }));
+      subscriber.error(new ListenError(`listener ${listener.name}: cannot listen on ${where}: ${describeBindError(err)}`, { cause: err }));
     });
     // A deep accept queue rides out bursts; the kernel caps it at net.core.somaxconn.
     server.listen({ host: listener.bind.host, port: listener.bind.port, backlog: 4096 }, () => {
@@ -45,20 +46,4 @@ export function tcpListen$(listener: ListenerConfig): Observable<ListenEvent<net
       server.close();
     };
   });
-}
-
-function describeListenError(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'EADDRINUSE':
-      return 'address already in use (EADDRINUSE)';
-    case 'EACCES':
-      return 'permission denied (EACCES); ports below 1024 need privileges';
-    case 'EADDRNOTAVAIL':
-      return 'address not available on this host (EADDRNOTAVAIL)';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `host name does not resolve (${err.code})`;
-    default:
-      return err.code ? `${err.message} (${err.code})` : err.message;
-  }
 }

@@ -4,7 +4,10 @@ import type { Logger } from './logger.js';
 /**
  * Writes each balancer event as the record interface.md names: `listening` and
  * `connection closed` at info, the per-attempt trail at debug (`-v`), so one
- * connection can be followed from accept to close.
+ * connection can be followed from accept to close; `backend state` at info, one per
+ * status change of a backend, with its cause. A UDP session ends with `session closed`
+ * (its datagram counts too); dropped datagrams make one `datagrams dropped` warning per
+ * listener and reason per sweep, at most one a second.
  */
 export function logEvent(log: Logger, event: BalancerEvent): void {
   switch (event.type) {
@@ -27,6 +30,20 @@ export function logEvent(log: Logger, event: BalancerEvent): void {
       log.debug('backend connected', { listener: event.listener, client: event.client, backend: event.backend, attempt: event.attempt });
       return;
     case 'conn-closed':
+      if (event.datagrams !== undefined) {
+        log.info('session closed', {
+          listener: event.listener,
+          client: event.client,
+          backend: event.backend ?? null,
+          datagrams_up: event.datagrams.up,
+          datagrams_down: event.datagrams.down,
+          bytes_up: event.bytesUp,
+          bytes_down: event.bytesDown,
+          duration_ms: event.durationMs,
+          reason: event.reason,
+        });
+        return;
+      }
       log.info('connection closed', {
         listener: event.listener,
         client: event.client,
@@ -36,6 +53,12 @@ export function logEvent(log: Logger, event: BalancerEvent): void {
         duration_ms: event.durationMs,
         reason: event.reason,
       });
+      return;
+    case 'udp-dropped':
+      log.warn('datagrams dropped', { listener: event.listener, reason: event.reason, datagrams: event.datagrams, bytes: event.bytes });
+      return;
+    case 'backend-state':
+      log.info('backend state', { pool: event.pool, backend: event.backend, from: event.from, to: event.to, cause: event.cause, detail: event.detail });
       return;
   }
 }

@@ -8,20 +8,17 @@ export type Eligibility =
 /**
  * Which backends may take a new connection now.
  *
- * 1. Primaries that are up and not yet tried by this connection, if there are any;
- *    backups only when no such primary is left (HAProxy's `backup`). `up` is that
- *    group before tried and full backends are taken out.
- * 2. Of those, the ones under their `max_connections`.
- * 3. None up: `no_backend`; up but all full: `limit`.
+ * 1. The group in service: the primaries that are up; only when none is up, the
+ *    backups that are up (HAProxy's `backup`). A primary that is down, held out by
+ *    passive checks, draining or disabled does not count as up. `up` is that group.
+ * 2. Of those, the ones this connection has not tried yet and that are under their
+ *    `max_connections`. A retry never spills over to a backup while a primary is up.
+ * 3. None up, or every one tried: `no_backend`; left but all full: `limit`.
  */
 export function eligible(backends: readonly BackendState[], tried: ReadonlySet<string>): Eligibility {
   const primaries = backends.filter((b) => !b.backup && b.status === 'up');
-  let up = primaries;
-  let group = primaries.filter((b) => !tried.has(b.address));
-  if (group.length === 0) {
-    up = backends.filter((b) => b.backup && b.status === 'up');
-    group = up.filter((b) => !tried.has(b.address));
-  }
+  const up = primaries.length > 0 ? primaries : backends.filter((b) => b.backup && b.status === 'up');
+  const group = up.filter((b) => !tried.has(b.address));
   if (group.length === 0) return { ok: false, reason: 'no_backend' };
   const candidates = group.filter((b) => b.maxConnections === 0 || b.active < b.maxConnections);
   return candidates.length > 0 ? { ok: true, candidates, up } : { ok: false, reason: 'limit' };

@@ -1,5 +1,6 @@
 import type { Config } from '../config/types.js';
 import type { ConnectFailureReason } from '../errors.js';
+import type { BackendStatus } from './state.js';
 
 /** Why a connection ended, as the `connection closed` record says it. */
 export type CloseReason =
@@ -68,10 +69,63 @@ export interface ConnClosed {
   readonly bytesDown: number;
   readonly durationMs: number;
   readonly reason: CloseReason;
+  /**
+   * UDP sessions only (a session counts as a connection of its listener and backend):
+   * the datagrams forwarded each way. Its record is `session closed`, not `connection closed`.
+   */
+  readonly datagrams?: { readonly up: number; readonly down: number };
 }
 
 /** Everything a connection reports over its life, in this order: opened, then attempts, then closed. */
 export type ConnEvent = ConnOpened | ConnAttempt | ConnFailed | ConnConnected | ConnClosed;
 
+/**
+ * Active checks changed their verdict on a backend: `fall` failures in a row took it
+ * down, or `rise` passes in a row brought it back.
+ */
+export interface HealthChanged {
+  readonly type: 'health';
+  readonly pool: string;
+  readonly backend: string;
+  readonly up: boolean;
+  /** What the deciding check saw: `status 200`, `connection refused`, `no answer within 2s`. */
+  readonly detail: string;
+}
+
+/** Passive checks took a backend out after connect failures of real traffic. */
+export interface BackendEjected {
+  readonly type: 'ejected';
+  readonly pool: string;
+  readonly backend: string;
+  /** How long it stays out: `eject_for`, doubled per repeat ejection, at most ten times it. */
+  readonly forMs: number;
+  /** Which ejection in a row this is (1 for the first since a successful connect). */
+  readonly count: number;
+  /** The connect failures in a row that led to it. */
+  readonly failures: number;
+}
+
+/** A passive ejection is over: the backend is back (unless something else holds it down). */
+export interface BackendRestored {
+  readonly type: 'restored';
+  readonly pool: string;
+  readonly backend: string;
+}
+
 /** The events the backend-state reducer folds. */
-export type StateEvent = ConfigApplied | ConnEvent;
+export type StateEvent = ConfigApplied | ConnEvent | HealthChanged | BackendEjected | BackendRestored;
+
+/** What moved a backend from one state to another. */
+export type StateCause = 'health' | 'passive' | 'admin' | 'reload';
+
+/** A backend's status changed: the `backend state` log record. */
+export interface BackendStateChanged {
+  readonly type: 'backend-state';
+  readonly pool: string;
+  readonly backend: string;
+  readonly from: BackendStatus;
+  readonly to: BackendStatus;
+  readonly cause: StateCause;
+  /** A few words on why: the check's result, or how long an ejection lasts. */
+  readonly detail: string;
+}

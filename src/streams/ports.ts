@@ -92,3 +92,38 @@ export interface HealthIo {
    */
   probe$(target: ProbeTarget): Observable<ProbeResult>;
 }
+
+/**
+ * What a UDP listener reports: `listening` once bound, with the socket replies are sent
+ * from, then one `datagram` per datagram received, and `receive-error` for a socket
+ * error after binding (the listener keeps going).
+ */
+export type UdpListenEvent<L> =
+  | { readonly type: 'listening'; readonly listener: ListenerConfig; readonly address: string; readonly socket: L }
+  | { readonly type: 'datagram'; readonly client: ClientAddress; readonly data: Uint8Array }
+  | { readonly type: 'receive-error'; readonly listener: ListenerConfig; readonly error: Error };
+
+/** What a session's upstream socket reports: `ready` once it can send, then one `reply` per datagram from the backend. */
+export type UdpUpstreamEvent<S> = { readonly type: 'ready'; readonly socket: S } | { readonly type: 'reply'; readonly data: Uint8Array };
+
+/**
+ * The UDP edges. A datagram is the unit UDP carries, so unlike TCP's bytes each one
+ * passes through `next`: there is no stream to pipe, and a datagram is never split.
+ */
+export interface UdpIo<L, S> {
+  /**
+   * Binds a UDP socket: emits `listening`, then each datagram; errors with ListenError
+   * if it cannot bind. Teardown closes the socket.
+   */
+  listen$(listener: ListenerConfig): Observable<UdpListenEvent<L>>;
+  /** Sends one datagram from the listener's socket to a client; a failed send is dropped, as UDP does. */
+  reply(socket: L, client: ClientAddress, data: Uint8Array): void;
+  /**
+   * A socket connected to one backend, for one session: emits `ready`, then each reply.
+   * Errors with UpstreamConnectError on a socket error: an ICMP port-unreachable from
+   * the backend arrives as `refused`. Never completes by itself; teardown closes it.
+   */
+  upstream$(target: Endpoint): Observable<UdpUpstreamEvent<S>>;
+  /** Sends one datagram to the backend; a failure comes out of `upstream$` as its error. */
+  forward(upstream: S, data: Uint8Array): void;
+}

@@ -1,5 +1,6 @@
 import type { Config, ListenerConfig, PoolConfig } from '../config/types.js';
 import type { StateEvent } from './events.js';
+import { sameChecks } from './health-target.js';
 
 export type BackendStatus = 'up' | 'down' | 'draining' | 'disabled';
 
@@ -12,7 +13,15 @@ export interface BackendState {
   readonly backup: boolean;
   /** Position in the pool as configured. */
   readonly index: number;
+  /**
+   * What routing reads, derived from the inputs below by `deriveStatus`: `down` while
+   * active checks say so or passive checks hold it out, else `up`.
+   */
   readonly status: BackendStatus;
+  /** The verdict of active checks: `up` without `[health]`, and until `fall` checks fail. */
+  readonly health: 'up' | 'down';
+  /** Held out by passive checks (connect failures of real traffic) until restored. */
+  readonly ejected: boolean;
   /** Open now, including connects under way. */
   readonly active: number;
   /** Connections established to it, ever. */
@@ -73,16 +82,51 @@ export function reduceBackendState(state: BalancerState, event: StateEvent): Bal
         ? released
         : withBackend(released, event.pool, event.backend, (b) => ({ ...b, active: b.active - 1 }));
     }
+    case 'health':
+      return withStatusInputs(state, event.pool, event.backend, { health: event.up ? 'up' : 'down' });
+    case 'ejected':
+      return withStatusInputs(state, event.pool, event.backend, { ejected: true });
+    case 'restored':
+      return withStatusInputs(state, event.pool, event.backend, { ejected: false });
   }
 }
 
-/** Rebuilds pools and listeners from a config, carrying over the counters of what stays. */
+/** The status routing reads, from what the checks say. */
+export function deriveStatus(backend: Pick<BackendState, 'health' | 'ejected'>): BackendStatus {
+  return backend.health === 'down' || backend.ejected ? 'down' : 'up';
+}
+
+/** Sets a status input and derives the status again; the same state when nothing changes. */
+function withStatusInputs(
+  state: BalancerState,
+  poolName: string,
+  address: string,
+  inputs: Partial<Pick<BackendState, 'health' | 'ejected'>>,
+): BalancerState {
+  const backend = state.pools[poolName]?.backends.find((b) => b.address === address);
+  if (!backend) return state;
+  if ((inputs.health ?? backend.health) === backend.health && (inputs.ejected ?? backend.ejected) === backend.ejected) return state;
+  return withBackend(state, poolName, address, (b) => {
+    const next = { ...b, ...inputs };
+    return { ...next, status: deriveStatus(next) };
+  });
+}
+
+/**
+ * Rebuilds pools and listeners from a config, carrying over the counters of what stays.
+ * A backend that stays keeps its health verdict while it is checked the same way (a
+ * new or changed check starts from up, as a new backend does) and its ejection while
+ * its pool still has `[passive]`.
+ */
 function applyConfig(state: BalancerState, config: Config): BalancerState {
   const pools: Record<string, PoolState> = {};
   for (const pool of config.pools) {
     const before = state.pools[pool.name];
     const backends = pool.backends.map((b, index): BackendState => {
       const old = before?.backends.find((o) => o.address === b.address);
+      const oldConfig = before?.config.backends.find((o) => o.address === b.address);
+      const health = old && before && oldConfig && sameChecks(before.config, oldConfig, pool, b) ? old.health : 'up';
+      const ejected = (old?.ejected ?? false) && pool.passive !== undefined;
       return {
         address: b.address,
         host: b.host,
@@ -91,7 +135,9 @@ function applyConfig(state: BalancerState, config: Config): BalancerState {
         maxConnections: b.maxConnections,
         backup: b.backup,
         index,
-        status: old?.status ?? 'up',
+        status: deriveStatus({ health, ejected }),
+        health,
+        ejected,
         active: old?.active ?? 0,
         total: old?.total ?? 0,
         failures: old?.failures ?? 0,

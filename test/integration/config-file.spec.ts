@@ -1,10 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RESPONSE_503 } from '../../src/io/tcp-client.js';
-import { type TestServer, connect, killAll, listeningPort, named, readAll, readLine, refusedPort, runRxlb, startRxlb, startServer } from './harness.js';
+import { type TestServer, connect, killAll, listeningPort, named, readAll, readLine, refusedPort, runRxlb, startRxlb, startServer, writeTemp } from './harness.js';
 
 const servers: TestServer[] = [];
 async function server(handle: (s: net.Socket) => void): Promise<TestServer> {
@@ -18,13 +15,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-const dir = mkdtempSync(join(tmpdir(), 'rxlb-config-'));
-let files = 0;
-function file(text: string): string {
-  const path = join(dir, `config-${(files += 1)}.toml`);
-  writeFileSync(path, text);
-  return path;
-}
+const file = (text: string): string => writeTemp(text);
 
 describe('config files', () => {
   it('runs the mini-balancer layout: connections 1, 2, 3 go to the first, second, first backend', async () => {

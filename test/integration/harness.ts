@@ -4,6 +4,9 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -214,4 +217,14 @@ export function readLine(socket: net.Socket): Promise<string> {
     socket.once('error', reject);
     socket.once('end', () => (text.includes('\n') ? undefined : reject(new Error(`ended before a line: ${JSON.stringify(text)}`))));
   });
+}
+
+let scratch: string | undefined;
+let written = 0;
+/** Writes a file into this test run's temporary folder and returns its path. */
+export function writeTemp(text: string, name = `config-${(written += 1)}.toml`): string {
+  scratch ??= mkdtempSync(join(tmpdir(), 'rxlb-test-'));
+  const path = join(scratch, name);
+  writeFileSync(path, text);
+  return path;
 }

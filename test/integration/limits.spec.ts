@@ -1,8 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type TestServer, connect, killAll, listeningPort, named, readAll, readLine, startRxlb, startServer } from './harness.js';
+import { type TestServer, connect, killAll, listeningPort, named, readAll, readLine, startRxlb, startServer, writeTemp } from './harness.js';
 
 const servers: TestServer[] = [];
 afterEach(async () => {
@@ -10,13 +7,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-const dir = mkdtempSync(join(tmpdir(), 'rxlb-limits-'));
-let files = 0;
-const file = (lines: string[]): string => {
-  const path = join(dir, `limits-${(files += 1)}.toml`);
-  writeFileSync(path, lines.join('\n'));
-  return path;
-};
+const file = (lines: string[]): string => writeTemp(lines.join('\n'));
 
 describe('max_connections', () => {
   it('closes a connection over the listener limit at once, with reason limit, and serves again once one ends', async () => {

@@ -2,7 +2,7 @@ import { type Observable, NEVER, filter, map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Config, ListenerConfig } from '../../../src/config/types.js';
 import { type BalancerEvent, createBalancer } from '../../../src/streams/balancer.js';
-import type { ConnClosed } from '../../../src/streams/events.js';
+import type { ConnClosed, ConnConnected } from '../../../src/streams/events.js';
 import type { ListenEvent, SpliceEnd } from '../../../src/streams/ports.js';
 import type { BalancerState } from '../../../src/streams/state.js';
 import { testScheduler } from '../helpers.js';
@@ -81,8 +81,8 @@ describe('createBalancer', () => {
       const io = harness(cfg, () => accepts, (c) => (c.id === 'c1' ? cold('4ms (e|)', ended) : NEVER), (a) => cold('(u|)', { u: socket(`up:${a}`) }));
       const { events$ } = createBalancer({ config$: cold('c', { c: cfg }), stop$: NEVER }, { io, now: () => rx.now() });
       const outcomes = events$.pipe(
-        filter((e) => e.type === 'conn-connected' || e.type === 'conn-closed'),
-        map((e) => (e.type === 'conn-closed' ? `${e.client.split(':')[1]} ${e.reason}` : `${(e as ConnClosed).client.split(':')[1]} connected`)),
+        filter((e): e is ConnConnected | ConnClosed => e.type === 'conn-connected' || e.type === 'conn-closed'),
+        map((e) => (e.type === 'conn-closed' ? `${e.client.split(':')[1]} ${e.reason}` : `${e.client.split(':')[1]} connected`)),
       );
       // c1 is served and ends at 5; c2 at 3 finds the listener full; c3 at 8 is served
       expectObservable(outcomes).toBe('-a-b-c--d', { a: '1 connected', b: '2 limit', c: '1 client_closed', d: '3 connected' });

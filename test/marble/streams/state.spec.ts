@@ -16,8 +16,8 @@ describe('reduceBackendState', () => {
     expect(s.active).toBe(0);
     expect(s.listeners.front?.active).toBe(0);
     expect(s.pools.web?.backends).toEqual([
-      { address: '10.0.0.1:80', host: '10.0.0.1', port: 80, weight: 1, maxConnections: 0, backup: false, index: 0, status: 'up', active: 0, total: 0, failures: 0, consecutiveFailures: 0 },
-      { address: '10.0.0.2:80', host: '10.0.0.2', port: 80, weight: 3, maxConnections: 0, backup: true, index: 1, status: 'up', active: 0, total: 0, failures: 0, consecutiveFailures: 0 },
+      { address: '10.0.0.1:80', host: '10.0.0.1', port: 80, weight: 1, maxConnections: 0, backup: false, index: 0, status: 'up', health: 'up', ejected: false, active: 0, total: 0, failures: 0, consecutiveFailures: 0 },
+      { address: '10.0.0.2:80', host: '10.0.0.2', port: 80, weight: 3, maxConnections: 0, backup: true, index: 1, status: 'up', health: 'up', ejected: false, active: 0, total: 0, failures: 0, consecutiveFailures: 0 },
     ]);
   });
 

@@ -85,7 +85,7 @@ address = "127.0.0.1:53"
       'admin: off',
       'listener targets: tcp 0.0.0.0:80 (the targets layout default; --listen sets another) -> pool targets, max_connections unlimited',
       'pool targets: policy round-robin, connect_timeout 3s, idle_timeout 10m, retries 2, on_no_backend http-503',
-      '  health: http GET / expecting 2xx, every 5s, timeout 2s, rise 1, fall 1',
+      "  health: http GET each backend's health path expecting 2xx, every 5s, timeout 2s, rise 1, fall 1",
       '  passive: off',
       '  backend 127.0.0.1:8001: weight 1, max_connections unlimited, health path /healthz',
     ]);
