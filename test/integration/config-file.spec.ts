@@ -1,19 +1,8 @@
-import type net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RESPONSE_503 } from '../../src/io/tcp-client.js';
-import { type TestServer, connect, killAll, listeningPort, named, readAll, readLine, refusedPort, runRxlb, startRxlb, startServer, writeTemp } from './harness.js';
+import { connect, listeningPort, named, readAll, readLine, refusedPort, runRxlb, startRxlb, testServers, writeTemp } from './harness.js';
 
-const servers: TestServer[] = [];
-async function server(handle: (s: net.Socket) => void): Promise<TestServer> {
-  const s = await startServer(handle);
-  servers.push(s);
-  return s;
-}
-
-afterEach(async () => {
-  await killAll();
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const server = testServers();
 
 const file = (text: string): string => writeTemp(text);
 

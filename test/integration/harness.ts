@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { afterEach } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -227,4 +228,21 @@ export function writeTemp(text: string, name = `config-${(written += 1)}.toml`):
   const path = join(scratch, name);
   writeFileSync(path, text);
   return path;
+}
+
+/**
+ * Test servers for one spec file: `server(handle)` starts one, and after each test every
+ * server started (and every rxlb process) is closed.
+ */
+export function testServers(): (handle: (socket: net.Socket) => void) => Promise<TestServer> {
+  const started: TestServer[] = [];
+  afterEach(async () => {
+    await killAll();
+    await Promise.all(started.splice(0).map((s) => s.close()));
+  });
+  return async (handle) => {
+    const s = await startServer(handle);
+    started.push(s);
+    return s;
+  };
 }

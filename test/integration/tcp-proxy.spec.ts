@@ -1,12 +1,9 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import type net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  type TestServer,
   connect,
   echo,
-  killAll,
   listeningPort,
   named,
   pattern,
@@ -15,20 +12,10 @@ import {
   refusedPort,
   sha256,
   startRxlb,
-  startServer,
+  testServers,
 } from './harness.js';
 
-const servers: TestServer[] = [];
-async function server(handle: (s: net.Socket) => void): Promise<TestServer> {
-  const s = await startServer(handle);
-  servers.push(s);
-  return s;
-}
-
-afterEach(async () => {
-  await killAll();
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const server = testServers();
 
 const MiB = 1024 * 1024;
 
