@@ -18,8 +18,11 @@ export type Eligibility =
 export function eligible(backends: readonly BackendState[], tried: ReadonlySet<string>): Eligibility {
   const primaries = backends.filter((b) => !b.backup && b.status === 'up');
   const up = primaries.length > 0 ? primaries : backends.filter((b) => b.backup && b.status === 'up');
-  const group = up.filter((b) => !tried.has(b.address));
+  // This runs for every new connection: copy the list again only when something is taken out.
+  const group = tried.size === 0 ? up : up.filter((b) => !tried.has(b.address));
   if (group.length === 0) return { ok: false, reason: 'no_backend' };
-  const candidates = group.filter((b) => b.maxConnections === 0 || b.active < b.maxConnections);
+  const candidates = group.some(isFull) ? group.filter((b) => !isFull(b)) : group;
   return candidates.length > 0 ? { ok: true, candidates, up } : { ok: false, reason: 'limit' };
 }
+
+const isFull = (b: BackendState): boolean => b.maxConnections > 0 && b.active >= b.maxConnections;
