@@ -80,5 +80,10 @@ export function parseEndpoint(text: string): Endpoint {
 
 /** `127.0.0.1:80`, `[::1]:80` or `localhost:8080`. */
 export function formatEndpoint(endpoint: Endpoint): string {
-  return endpoint.host.includes(':') ? `[${endpoint.host}]:${endpoint.port}` : `${endpoint.host}:${endpoint.port}`;
+  return formatHostPort(endpoint.host, endpoint.port);
+}
+
+/** `host:port`, with brackets around an IPv6 host: how every layer writes an address. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { Observable } from 'rxjs';
 import type { Endpoint } from '../config/types.js';
 import { UpstreamConnectError } from '../errors.js';
-import { formatAddress } from './address.js';
+import { formatHostPort } from '../config/endpoint.js';
 import { ignoreErrors } from './ignore.js';
 
 /**
@@ -17,7 +17,7 @@ export function tcpConnect$(target: Endpoint): Observable<net.Socket> {
     let handedOver = false;
     const onError = (err: NodeJS.ErrnoException): void => {
       const reason = err.code === 'ECONNREFUSED' ? 'refused' : 'error';
-      subscriber.error(new UpstreamConnectError(formatAddress(target.host, target.port), reason, { cause: err }));
+      subscriber.error(new UpstreamConnectError(formatHostPort(target.host, target.port), reason, { cause: err }));
     };
     socket.on('error', onError);
     socket.once('connect', () => {

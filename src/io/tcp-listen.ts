@@ -3,7 +3,7 @@ import { Observable } from 'rxjs';
 import type { ListenerConfig } from '../config/types.js';
 import { ListenError } from '../errors.js';
 import type { ListenEvent } from '../streams/ports.js';
-import { formatAddress } from './address.js';
+import { formatHostPort } from '../config/endpoint.js';
 import { ignoreErrors } from './ignore.js';
 import { describeBindError } from './bind-error.js';
 
@@ -32,14 +32,14 @@ export function tcpListen$(listener: ListenerConfig): Observable<ListenEvent<net
         subscriber.next({ type: 'accept-error', listener, error: err });
         return;
       }
-      const where = formatAddress(listener.bind.host, listener.bind.port);
+      const where = formatHostPort(listener.bind.host, listener.bind.port);
       subscriber.error(new ListenError(`listener ${listener.name}: cannot listen on ${where}: ${describeBindError(err)}`, { cause: err }));
     });
     // A deep accept queue rides out bursts; the kernel caps it at net.core.somaxconn.
     server.listen({ host: listener.bind.host, port: listener.bind.port, backlog: 4096 }, () => {
       bound = true;
       const address = server.address();
-      const text = typeof address === 'object' && address ? formatAddress(address.address, address.port) : String(address);
+      const text = typeof address === 'object' && address ? formatHostPort(address.address, address.port) : String(address);
       subscriber.next({ type: 'listening', listener, address: text });
     });
     return () => {

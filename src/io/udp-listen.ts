@@ -5,7 +5,7 @@ import type { ListenerConfig } from '../config/types.js';
 import { ListenError } from '../errors.js';
 import type { ClientAddress } from '../operators/types.js';
 import type { UdpListenEvent } from '../streams/ports.js';
-import { formatAddress } from './address.js';
+import { formatHostPort } from '../config/endpoint.js';
 import { describeBindError } from './bind-error.js';
 
 /**
@@ -43,13 +43,13 @@ export function udpListen$(listener: ListenerConfig): Observable<UdpListenEvent<
         subscriber.next({ type: 'receive-error', listener, error: err });
         return;
       }
-      const where = formatAddress(host, port);
+      const where = formatHostPort(host, port);
       subscriber.error(new ListenError(`listener ${listener.name}: cannot listen on udp ${where}: ${describeBindError(err)}`, { cause: err }));
     });
     socket.bind({ address: host, port }, () => {
       bound = true;
       const address = socket.address();
-      subscriber.next({ type: 'listening', listener, address: formatAddress(address.address, address.port), socket });
+      subscriber.next({ type: 'listening', listener, address: formatHostPort(address.address, address.port), socket });
     });
     return () => {
       try {

@@ -3,7 +3,7 @@ import { Observable } from 'rxjs';
 import type { Endpoint } from '../config/types.js';
 import { UpstreamConnectError } from '../errors.js';
 import type { UdpUpstreamEvent } from '../streams/ports.js';
-import { formatAddress } from './address.js';
+import { formatHostPort } from '../config/endpoint.js';
 import { ignoreErrors } from './ignore.js';
 import { socketType } from './udp-listen.js';
 
@@ -26,7 +26,7 @@ export interface UdpUpstream {
  */
 export function udpUpstream$(target: Endpoint): Observable<UdpUpstreamEvent<UdpUpstream>> {
   return new Observable<UdpUpstreamEvent<UdpUpstream>>((subscriber) => {
-    const address = formatAddress(target.host, target.port);
+    const address = formatHostPort(target.host, target.port);
     const socket = dgram.createSocket({ type: socketType(target.host), recvBufferSize: UPSTREAM_BUFFER_BYTES, sendBufferSize: UPSTREAM_BUFFER_BYTES });
     const fail = (err: NodeJS.ErrnoException): void => {
       const reason = err.code === 'ECONNREFUSED' ? 'refused' : 'error';

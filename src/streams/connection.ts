@@ -2,7 +2,7 @@ import { Observable, type Subscription } from 'rxjs';
 import { LimitError, NoBackendError, UpstreamConnectError } from '../errors.js';
 import { establish$, type EstablishContext } from './establish.js';
 import type { CloseReason, ConnClosed, ConnEvent } from './events.js';
-import { formatClient } from './format.js';
+import { formatHostPort } from '../config/endpoint.js';
 import type { Accepted, ConnectionIo } from './ports.js';
 import type { BalancerState } from './state.js';
 
@@ -44,7 +44,7 @@ export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<
   return new Observable<ConnEvent>((subscriber) => {
     const { listener, socket } = accepted;
     const { io } = ctx;
-    const client = formatClient(accepted.client);
+    const client = formatHostPort(accepted.client.address, accepted.client.port);
     const started = ctx.now();
     let backend: string | undefined; // the backend this connection holds a slot on
     let upstream: U | undefined;

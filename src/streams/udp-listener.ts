@@ -4,7 +4,7 @@ import { UpstreamConnectError } from '../errors.js';
 import type { ClientAddress } from '../operators/types.js';
 import { eligible } from './eligible.js';
 import type { ConnEvent } from './events.js';
-import { formatClient } from './format.js';
+import { formatHostPort } from '../config/endpoint.js';
 import type { ListenEvent, UdpIo } from './ports.js';
 import type { Route } from './router.js';
 import type { BackendState, BalancerState } from './state.js';
@@ -186,7 +186,7 @@ export function udpListener$<L, S>(listener: ListenerConfig, ctx: UdpListenerCon
       next: (event) => {
         switch (event.type) {
           case 'datagram': {
-            const key = formatClient(event.client);
+            const key = formatHostPort(event.client.address, event.client.port);
             const room = table.sessions.has(key) || hasRoom(ctx.state(), listener.name);
             dispatch({ type: 'datagram', key, client: event.client, data: event.data, at: ctx.now(), room });
             return;
