@@ -190,34 +190,29 @@ class SourceIndex {
   }
 
   private array(path: KeyPath): void {
-    this.p += 1;
     let index = 0;
-    while (this.p < this.s.length) {
-      this.skipBlank(true);
-      const c = this.s[this.p];
-      if (c === ']') {
-        this.p += 1;
-        return;
-      }
-      if (c === ',') {
-        this.p += 1;
-        continue;
-      }
-      const before = this.p;
+    this.items(']', (c) => {
       const element = [...path, index];
       if (c === '{') this.remember(this.written, element, this.p);
       this.value(element);
       index += 1;
-      if (this.p === before) this.p += 1;
-    }
+    });
   }
 
   private inlineTable(path: KeyPath): void {
+    this.items('}', () => this.keyValue(path));
+  }
+
+  /**
+   * Walks the comma-separated items of an array or inline table, from its opening
+   * bracket to `close`. An item that reads nothing still moves on, so the walk ends.
+   */
+  private items(close: string, item: (first: string | undefined) => void): void {
     this.p += 1;
     while (this.p < this.s.length) {
       this.skipBlank(true);
       const c = this.s[this.p];
-      if (c === '}') {
+      if (c === close) {
         this.p += 1;
         return;
       }
@@ -226,7 +221,7 @@ class SourceIndex {
         continue;
       }
       const before = this.p;
-      this.keyValue(path);
+      item(c);
       if (this.p === before) this.p += 1;
     }
   }
