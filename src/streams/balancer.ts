@@ -3,7 +3,11 @@ import {
   EMPTY,
   Observable,
   Subject,
+  catchError,
+  concat,
+  concatMap,
   defer,
+  filter,
   finalize,
   map,
   merge,
@@ -13,7 +17,6 @@ import {
   queueScheduler,
   scan,
   share,
-  shareReplay,
   switchMap,
   take,
   takeUntil,
@@ -26,32 +29,51 @@ import { ListenError } from '../errors.js';
 import { builtinPolicies } from '../operators/registry.js';
 import type { PolicyFactory } from '../operators/types.js';
 import { connection$ } from './connection.js';
-import type { BackendStateChanged, ConfigApplied, ConnClosed, ConnEvent, StateEvent } from './events.js';
+import { type ConfigChange, diffConfigs, socketOf } from './config-diff.js';
+import type { AdminAction, BackendStateChanged, ConfigApplied, ConnClosed, ConnEvent, ListenerReport, ReloadFailed, StateEvent } from './events.js';
 import { health$ } from './health.js';
 import { passive$ } from './passive.js';
-import type { ConnectionIo, HealthIo, ListenEvent, ListenIo, UdpIo } from './ports.js';
+import { perKey } from './per-key.js';
+import type { ConnectionIo, HealthIo, ListenEvent, ListenIo, UdpIo, UdpListenEvent } from './ports.js';
 import type { RouteTable } from './routing.js';
 import { routing$ } from './routing.js';
 import { type BalancerState, initialState, reduceBackendState } from './state.js';
+import { type BoundSocket, bindAll, bindSocket } from './sockets.js';
 import { statusChanges } from './status-changes.js';
 import type { UdpDropped } from './udp-events.js';
 import { type UdpListenerEvent, udpListener$ } from './udp-listener.js';
 
-/** Stands for a UDP listener in the listener set; `ended$` says it was replaced or stopped. */
-interface UdpListenerToken {
-  readonly type: 'udp-listener';
-  readonly listener: ListenerConfig;
-  readonly ended$: Observable<void>;
+/** A reload that cannot be applied, as the reload path found it: the file is invalid. */
+export interface ConfigRejected {
+  readonly rejected: true;
+  /** One line per problem, each naming where it is. */
+  readonly errors: readonly string[];
 }
 
-/** Everything the balancer reports, for logs (and later metrics). */
-export type BalancerEvent = ConnEvent | Exclude<ListenEvent<unknown>, { type: 'accepted' }> | BackendStateChanged | UdpDropped;
+/** What the config source offers: a config to apply, or a reload already found invalid. */
+export type ConfigProposal = Config | ConfigRejected;
+
+/** A reload took effect; the first config (the start) makes none. */
+export interface ConfigReloaded {
+  readonly type: 'reloaded';
+  readonly config: Config;
+  readonly changes: readonly ConfigChange[];
+}
+
+/** Everything the balancer reports, for logs, the admin API and metrics. */
+export type BalancerEvent = ConnEvent | ListenerReport | BackendStateChanged | UdpDropped | ConfigReloaded | ReloadFailed;
 
 export interface BalancerSources {
-  /** The config in force: the first value starts everything, later ones are reloads. */
-  readonly config$: Observable<Config>;
+  /**
+   * The config: the first value starts everything, later ones are reloads. Each yields
+   * exactly one `reloaded` or `reload-failed` event, in order (the first: none, or an
+   * error if it cannot start).
+   */
+  readonly config$: Observable<ConfigProposal>;
   /** Stop accepting and let open connections finish (SIGTERM, SIGINT). */
   readonly stop$: Observable<unknown>;
+  /** What operators do through the admin API: drain, disable, enable a backend. */
+  readonly commands$?: Observable<AdminAction>;
 }
 
 export interface BalancerDeps<C, U, L = unknown, S = unknown> {
@@ -74,37 +96,55 @@ export interface Balancer {
   readonly events$: Observable<BalancerEvent>;
   /** The backend-state stream: the latest state first, then every change. */
   readonly state$: Observable<BalancerState>;
+  /** The latest state, for reads outside the graph (the admin API). */
+  readonly state: () => BalancerState;
 }
 
 /**
  * The whole graph:
  *
  * ```
- * config$ ──┬─ routing$ (one policy per pool)
- *           ├─ switchMap(listen$ per listener) ─ mergeMap(connection$) ── conn events ──┬──> events$
- *           ├─ health$ (active checks per backend) ── health ──────┐                     │     ^
- *           ├─ passive$ <── conn events ── ejected, restored ──────┤                     │     │
- *           └───────────────────────────── config ─────────────────┴─ scan(reduceBackendState)
- *                                                                      │                 backend-state
- *                                          state (read by each routing decision) <───────┘
+ * config$ ─ concatMap(bind new sockets, all or nothing) ─ commits ─┬─ routing$ (one policy per pool)
+ *                                                                  ├─ switchMap(TCP sockets of the set) ─┐
+ *                                                                  ├─ perKey(UDP listener) ──────────────┤
+ *                                                                  │      mergeMap(connection$, udpListener$)
+ *                                                                  │                 │ conn events ─────────┬──> events$
+ *                                                                  ├─ health$ ── checked, health ──┐        │
+ *                                                                  ├─ passive$ <── ejected, restored ┤      │
+ *                 commands$ (admin) ── drain, disable, enable ─────┼───────────────────────────────┤        │
+ *                                                                  └── config ─────────────────────┴─ scan(reduceBackendState)
+ *                                                                                                      │    backend-state
+ *                                                  state (read by each routing decision) <─────────────┘
  * ```
  *
+ * A config takes effect in one step, or not at all. Its listeners' sockets that are
+ * not open yet are bound first (`bindAll`); if one cannot bind, those are closed, a
+ * `reload-failed` event says why, and nothing changes. Otherwise it is committed: the
+ * state folds it, routing follows it, the listener sets switch to it, and only then are
+ * the sockets it no longer has closed. A socket that stays (same protocol and bind) is
+ * handed from one set to the next without being closed, so no connection waiting in
+ * its queue is lost.
+ *
  * Connections are merged, never switched: a new connection or a new listener set never
- * cancels an established one. Their lifecycle events feed the state that the next
- * routing decision reads, and passive checks. Every status change the state takes is
- * reported on events$ as a `backend-state` event with its cause. Health checks and
- * ejection timers live as long as events$ does.
+ * cancels an established one, and a removed listener or backend lets its connections
+ * finish. Their lifecycle events feed the state that the next routing decision reads,
+ * and passive checks. Every status change the state takes is reported on events$ as a
+ * `backend-state` event with its cause. Health checks and ejection timers live as long
+ * as events$ does.
  *
  * A UDP listener (`udpListener$`) sits where a connection does, below the switch, since
  * its sessions answer clients from its socket; a session reports the same events as a
- * connection, so routing and passive checks count sessions as connections.
+ * connection, so routing and passive checks count sessions as connections. It runs as
+ * long as its socket and settings stay the same.
  */
 export function createBalancer<C, U, L = unknown, S = unknown>(sources: BalancerSources, deps: BalancerDeps<C, U, L, S>): Balancer {
   const state = new BehaviorSubject<BalancerState>(initialState);
 
   const events$ = defer(() => {
-    const config$ = sources.config$.pipe(shareReplay({ bufferSize: 1, refCount: true }));
-    const feedback = new Subject<ConnEvent>();
+    const outcomes = new Subject<Outcome<C, L>>();
+    const committed$ = outcomes.pipe(filter((o): o is Commit<C, L> => o.type === 'commit'));
+    const config$ = committed$.pipe(map((commit) => commit.config));
+    const feedback = new Subject<StateEvent>();
     // The `backend state` records, in the order the changes were folded.
     const changes = new Subject<BackendStateChanged>();
     const probe$ = deps.probe$;
@@ -113,7 +153,8 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
       config$.pipe(map((config): ConfigApplied => ({ type: 'config', config }))),
       feedback,
       checks$,
-      passive$({ config$, conns$: feedback }),
+      passive$({ config$, conns$: feedback.pipe(filter((e): e is ConnEvent => e.type.startsWith('conn-'))) }),
+      sources.commands$ ?? EMPTY,
     )
       .pipe(
         // Connection events are produced while routing reads the state, and ejections
@@ -127,9 +168,12 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
           { state: initialState, changes: [] },
         ),
       )
-      .subscribe((step) => {
-        state.next(step.state);
-        for (const change of step.changes) changes.next(change);
+      .subscribe({
+        next: (step) => {
+          state.next(step.state);
+          for (const change of step.changes) changes.next(change);
+        },
+        error: () => undefined, // a config source that fails reaches events$ through the commits
       });
 
     // After stop$, the grace period; then connections still open are cut.
@@ -151,28 +195,49 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
       cut: (closed: ConnClosed) => cut.next(closed),
       now: deps.now,
     };
+
+    const sockets = createSocketTable<C, L>(deps);
+    const udp = deps.udp;
     // A UDP listener runs its own sessions (src/streams/udp-listener.ts), which answer
     // clients from its socket: so it runs downstream of the switch, as a connection does,
-    // and the switch holds only a token whose end (stop$, or a new listener set) ends the
+    // and the switch holds only a token whose end (stop$, or a set without it) ends the
     // listener and its sessions. UDP has nothing to drain: they end then, not at the kill.
-    const udpToken$ = (listener: ListenerConfig): Observable<UdpListenerToken> =>
-      new Observable<UdpListenerToken>((subscriber) => {
+    const udpToken$ = (slot: Slot<C, L>): Observable<UdpListenerToken<L>> =>
+      new Observable<UdpListenerToken<L>>((subscriber) => {
         const ended = new Subject<void>();
-        subscriber.next({ type: 'udp-listener', listener, ended$: ended });
+        subscriber.next({ type: 'udp-listener', slot: slot as unknown as Slot<unknown, L>, ended$: ended });
         return () => ended.next();
       });
-    const udp = deps.udp;
-    const udpListen$ = ({ listener, ended$ }: UdpListenerToken): Observable<UdpListenerEvent> =>
-      udp
-        ? udpListener$(listener, { io: udp, state: context.state, route: context.route, now: deps.now, stop$: ended$, cut: (event) => cut.next(event) })
-        : throwError(() => new ListenError(`listener ${listener.name}: protocol "udp" needs the UDP io, which was not given`));
+    const udpListen$ = ({ slot, ended$ }: UdpListenerToken<L>): Observable<UdpListenerEvent> => {
+      const socket = slot.socket as unknown as BoundSocket<UdpListenEvent<L>>; // a UDP slot's
+      // The socket is already bound: the listener reads it from where binding left off.
+      const io = udp && { ...udp, listen$: () => concat(of(socket.listening), socket.events$) };
+      return io
+        ? udpListener$(slot.listener, { io, state: context.state, route: context.route, now: deps.now, stop$: ended$, cut: (event) => cut.next(event) })
+        : throwError(() => new ListenError(`listener ${slot.listener.name}: protocol "udp" needs the UDP io, which was not given`));
+    };
 
-    // The newest listener set replaces the old one; connections live downstream of the
-    // switch, so replacing listeners never reaches them. One takeUntil ends them all at
-    // the end of the grace period, rather than a subscription held by each connection.
-    const running$ = config$.pipe(
-      switchMap((config) => merge(...config.listeners.map((l) => (l.protocol === 'udp' ? udpToken$(l) : deps.io.listen$(l))))),
+    // The newest TCP listener set replaces the old one; connections live downstream of
+    // the switch, so replacing listeners never reaches them. One takeUntil ends them all
+    // at the end of the grace period, rather than a subscription held by each connection.
+    const tcp$ = committed$.pipe(
+      switchMap((commit) => merge(...commit.slots.filter((slot) => slot.listener.protocol === 'tcp').map(accepts$))),
+    );
+    const udp$ = committed$.pipe(
+      map((commit) => commit.slots.filter((slot) => slot.listener.protocol === 'udp')),
+      perKey((slot) => JSON.stringify(slot.listener), udpToken$),
+    );
+    // `listening` for each TCP socket a commit bound; the outcome of each reload.
+    const reports$ = outcomes.pipe(
+      mergeMap((outcome): BalancerEvent[] => {
+        if (outcome.type === 'reload-failed') return [outcome];
+        const bound = outcome.fresh.filter((slot) => slot.listener.protocol === 'tcp').map((slot) => listeningOf(slot));
+        return outcome.reload ? [...bound, { type: 'reloaded', config: outcome.config, changes: outcome.changes }] : bound;
+      }),
+    );
+    const running$ = merge(reports$, tcp$, udp$).pipe(
       takeUntil(sources.stop$),
+      finalize(() => sockets.closeAll()),
       mergeMap((event): Observable<BalancerEvent> => {
         if (event.type === 'accepted') return connection$(event.accepted, context);
         return event.type === 'udp-listener' ? udpListen$(event) : of(event);
@@ -188,19 +253,142 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
     const traffic$ = merge(running$, cut.pipe(takeUntil(kill$))).pipe(
       tap({
         next: (event) => {
-          if (event.type.startsWith('conn-')) feedback.next(event as ConnEvent);
+          if (event.type !== 'backend-state' && event.type !== 'reloaded') feedback.next(event);
         },
         // The state changes are reported for as long as there is traffic to steer.
         complete: () => changes.complete(),
       }),
     );
-    return merge(changes, traffic$).pipe(
+    // Started last, once everything above listens: every config becomes one outcome.
+    const commits$ = new Observable<never>((subscriber) => {
+      const subscription = sources.config$
+        .pipe(
+          concatMap((proposal) => sockets.commit$(proposal)),
+          takeUntil(sources.stop$),
+        )
+        .subscribe({
+          next: (outcome) => {
+            outcomes.next(outcome);
+            // Everything has moved to the new set: the sockets it dropped can close.
+            if (outcome.type === 'commit') sockets.retire();
+          },
+          error: (err: unknown) => subscriber.error(err),
+          complete: () => subscriber.complete(),
+        });
+      return () => subscription.unsubscribe();
+    });
+    return merge(changes, traffic$, commits$).pipe(
       finalize(() => {
+        sockets.closeAll();
         routingSubscription.unsubscribe();
         stateSubscription.unsubscribe();
       }),
     );
   });
 
-  return { events$, state$: state.asObservable() };
+  return { events$, state$: state.asObservable(), state: () => state.value };
+}
+
+/** A listener of the config in force, and the bound socket it accepts on. */
+interface Slot<C, L> {
+  readonly listener: ListenerConfig;
+  /** TCP sockets carry ListenEvents, UDP ones UdpListenEvents, as the listener's protocol says. */
+  readonly socket: BoundSocket<ListenEvent<C> | UdpListenEvent<L>>;
+}
+
+/** A config that took effect: its listeners' slots, and those whose socket it bound. */
+interface Commit<C, L> {
+  readonly type: 'commit';
+  readonly config: Config;
+  /** False for the first config, which starts rather than reloads. */
+  readonly reload: boolean;
+  readonly changes: readonly ConfigChange[];
+  readonly slots: readonly Slot<C, L>[];
+  readonly fresh: readonly Slot<C, L>[];
+}
+
+type Outcome<C, L> = Commit<C, L> | ReloadFailed;
+
+/** Stands for a UDP listener in the listener set; `ended$` says it was replaced or stopped. */
+interface UdpListenerToken<L> {
+  readonly type: 'udp-listener';
+  readonly slot: Slot<unknown, L>;
+  readonly ended$: Observable<void>;
+}
+
+/** A TCP slot's connections, each tagged with the listener config in force. */
+function accepts$<C, L>(slot: Slot<C, L>): Observable<ListenEvent<C>> {
+  const { listener } = slot;
+  return (slot.socket as unknown as BoundSocket<ListenEvent<C>>).events$.pipe( // a TCP slot's
+    map((event) => {
+      if (event.type === 'accepted') return event.accepted.listener === listener ? event : { type: 'accepted', accepted: { ...event.accepted, listener } };
+      return event.type === 'accept-error' ? { ...event, listener } : event;
+    }),
+  );
+}
+
+function listeningOf<C, L>(slot: Slot<C, L>): ListenerReport {
+  return { type: 'listening', listener: slot.listener, address: slot.socket.listening.address };
+}
+
+/**
+ * The listening sockets, by protocol and bind: the one piece of the graph that is
+ * mutable, as routing's table of running policies is, since sockets outlive the sets
+ * that use them.
+ */
+function createSocketTable<C, L>(deps: BalancerDeps<C, unknown, L, unknown>) {
+  const open = new Map<string, Slot<C, L>['socket']>();
+  let current: Config | undefined;
+  let wanted = new Set<string>();
+
+  const bind$ = (listener: ListenerConfig): Observable<Slot<C, L>['socket']> => {
+    if (listener.protocol === 'udp') {
+      const udp = deps.udp;
+      if (!udp) return throwError(() => new ListenError(`listener ${listener.name}: protocol "udp" needs the UDP io, which was not given`));
+      return bindSocket(udp.listen$(listener), () => undefined); // a datagram nobody reads is dropped, as UDP does
+    }
+    return bindSocket(deps.io.listen$(listener), (event) => {
+      if (event.type === 'accepted') deps.io.release(event.accepted.socket); // accepted as the reload failed
+    });
+  };
+
+  return {
+    /** Binds what `proposal` needs and is not open, all or nothing; one outcome, or an error at the start. */
+    commit$(proposal: ConfigProposal): Observable<Outcome<C, L>> {
+      const failed = (errors: readonly string[]): Observable<Outcome<C, L>> => of({ type: 'reload-failed', errors });
+      if ('rejected' in proposal) return current ? failed(proposal.errors) : throwError(() => new ListenError(proposal.errors.join('; ')));
+      const config = proposal;
+      const fresh = config.listeners.filter((l) => !open.has(socketOf(l)));
+      return bindAll<ListenEvent<C> | UdpListenEvent<L>>(fresh.map(bind$)).pipe(
+        map((bound): Outcome<C, L> => {
+          fresh.forEach((l, i) => open.set(socketOf(l), bound[i]!));
+          const slotOf = (listener: ListenerConfig): Slot<C, L> => ({ listener, socket: open.get(socketOf(listener))! });
+          const commit: Commit<C, L> = {
+            type: 'commit',
+            config,
+            reload: current !== undefined,
+            changes: current ? diffConfigs(current, config) : [],
+            slots: config.listeners.map(slotOf),
+            fresh: fresh.map(slotOf),
+          };
+          current = config;
+          wanted = new Set(config.listeners.map(socketOf));
+          return commit;
+        }),
+        catchError((err: unknown) => (current ? failed([err instanceof Error ? err.message : String(err)]) : throwError(() => err))),
+      );
+    },
+    /** Closes the sockets the config in force no longer has. */
+    retire(): void {
+      for (const [key, socket] of open) {
+        if (wanted.has(key)) continue;
+        open.delete(key);
+        socket.close();
+      }
+    },
+    closeAll(): void {
+      wanted = new Set();
+      this.retire();
+    },
+  };
 }

@@ -1,6 +1,8 @@
 import type { Config } from '../config/types.js';
 import type { ConnectFailureReason } from '../errors.js';
+import type { ListenEvent } from './ports.js';
 import type { BackendStatus } from './state.js';
+import type { UdpDropped } from './udp-events.js';
 
 /** Why a connection ended, as the `connection closed` record says it. */
 export type CloseReason =
@@ -112,8 +114,47 @@ export interface BackendRestored {
   readonly backend: string;
 }
 
+/** One active check ran: counted for `rxlb_health_checks_total`. */
+export interface HealthChecked {
+  readonly type: 'checked';
+  readonly pool: string;
+  readonly backend: string;
+  readonly pass: boolean;
+}
+
+/** What an operator can do to a backend through the admin API. */
+export type AdminActionName = 'drain' | 'disable' | 'enable';
+
+/** An operator drained, disabled or enabled a backend. */
+export interface AdminAction {
+  readonly type: 'admin';
+  readonly pool: string;
+  readonly backend: string;
+  readonly action: AdminActionName;
+}
+
+/** A reload was turned down (the file is invalid, or a listener could not bind): nothing changed. */
+export interface ReloadFailed {
+  readonly type: 'reload-failed';
+  /** One line per problem, each naming where it is. */
+  readonly errors: readonly string[];
+}
+
+/** What a listener reports besides its connections: bound, or an accept that failed. */
+export type ListenerReport = Exclude<ListenEvent<unknown>, { type: 'accepted' }>;
+
 /** The events the backend-state reducer folds. */
-export type StateEvent = ConfigApplied | ConnEvent | HealthChanged | BackendEjected | BackendRestored;
+export type StateEvent =
+  | ConfigApplied
+  | ReloadFailed
+  | ListenerReport
+  | UdpDropped
+  | ConnEvent
+  | HealthChecked
+  | HealthChanged
+  | BackendEjected
+  | BackendRestored
+  | AdminAction;
 
 /** What moved a backend from one state to another. */
 export type StateCause = 'health' | 'passive' | 'admin' | 'reload';

@@ -1,7 +1,7 @@
-import { type Observable, type OperatorFunction, catchError, defaultIfEmpty, defer, exhaustMap, filter, map, of, scan, take, timeout, timer } from 'rxjs';
+import { type Observable, type OperatorFunction, catchError, defaultIfEmpty, defer, exhaustMap, filter, map, mergeMap, of, scan, take, timeout, timer } from 'rxjs';
 import type { Config } from '../config/types.js';
 import { formatDuration } from '../config/duration.js';
-import type { HealthChanged } from './events.js';
+import type { HealthChanged, HealthChecked } from './events.js';
 import { type HealthTarget, healthTargets } from './health-target.js';
 import { perKey } from './per-key.js';
 import type { HealthIo, ProbeResult } from './ports.js';
@@ -18,7 +18,8 @@ const JITTER = 0.1;
  * Active health checks for every backend of every pool with `[health]`, following the
  * config: a backend that appears starts being checked, one that goes away stops, and
  * one whose check settings change starts over. Emits a `health` event each time a
- * backend's verdict flips (see `backendHealth$`). Never completes by itself: the
+ * backend's verdict flips, after the `checked` event of every check (see
+ * `backendHealth$`). Never completes by itself: the
  * checks run until unsubscribed, and unsubscribing stops every timer and probe.
  *
  * ```
@@ -28,7 +29,7 @@ const JITTER = 0.1;
  * checks C:             ^----------
  * ```
  */
-export function health$(config$: Observable<Config>, deps: HealthDeps): Observable<HealthChanged> {
+export function health$(config$: Observable<Config>, deps: HealthDeps): Observable<HealthChecked | HealthChanged> {
   return config$.pipe(
     map(healthTargets),
     perKey((target) => target.key, (target) => backendHealth$(target, deps)),
@@ -36,12 +37,13 @@ export function health$(config$: Observable<Config>, deps: HealthDeps): Observab
 }
 
 /**
- * The checks of one backend, as `health` events: one each time the verdict flips.
+ * The checks of one backend: a `checked` event per check (what the metrics count), and
+ * a `health` event right after it each time the verdict flips.
  *
  * ```
  * ticks:   t---------t---------t---------t---------   (every interval, after a jitter)
  * probe:   (f|)      (f|)      (p|)      (p|)          fall 2, rise 2
- * events:  ----------d-------------------u---------   d down, u up
+ * events:  f---------(fd)------p---------(pu)------   f, p checked; d down, u up
  * ```
  *
  * 1. Tick after a random jitter (up to a tenth of the interval), then every `interval`.
@@ -52,11 +54,15 @@ export function health$(config$: Observable<Config>, deps: HealthDeps): Observab
  * 4. Count consecutive passes and failures (`countChecks`); the backend starts up, goes
  *    down at the `fall`-th failure in a row and up again at the `rise`-th pass.
  */
-export function backendHealth$(target: HealthTarget, deps: HealthDeps): Observable<HealthChanged> {
+export function backendHealth$(target: HealthTarget, deps: HealthDeps): Observable<HealthChecked | HealthChanged> {
+  const { pool, backend } = target;
   return defer(() => timer(Math.floor(deps.random() * target.intervalMs * JITTER), target.intervalMs)).pipe(
     exhaustMap(() => check$(target, deps)),
-    countChecks(target.rise, target.fall),
-    map(({ up, detail }): HealthChanged => ({ type: 'health', pool: target.pool, backend: target.backend, up, detail })),
+    scan((counts: CheckCounts, result: ProbeResult) => countCheck(target.rise, target.fall, counts, result), initialCounts),
+    mergeMap(({ up, detail, changed, failures }): (HealthChecked | HealthChanged)[] => {
+      const checked: HealthChecked = { type: 'checked', pool, backend, pass: failures === 0 };
+      return changed ? [checked, { type: 'health', pool, backend, up, detail }] : [checked];
+    }),
   );
 }
 

@@ -1,8 +1,35 @@
 import type { Config, ListenerConfig, PoolConfig } from '../config/types.js';
+import type { ConnectFailureReason } from '../errors.js';
 import type { StateEvent } from './events.js';
 import { sameChecks } from './health-target.js';
+import type { DropReason } from './udp-events.js';
 
 export type BackendStatus = 'up' | 'down' | 'draining' | 'disabled';
+
+/** What an operator set through the admin API: `none` leaves the status to the checks. */
+export type AdminMode = 'none' | 'draining' | 'disabled';
+
+/** One listener's traffic through one backend: the series behind the per-backend metrics. */
+export interface Traffic {
+  /** Open now, including connects under way (for a UDP listener: sessions). */
+  readonly active: number;
+  /** Established, ever. */
+  readonly total: number;
+  /** Bytes delivered each way by connections that have closed. */
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  /** UDP only: datagrams forwarded each way by sessions that have ended. */
+  readonly datagramsUp: number;
+  readonly datagramsDown: number;
+}
+
+/** What the metrics count for a backend, besides its traffic. */
+export interface BackendStats {
+  /** Per listener name. */
+  readonly traffic: Readonly<Record<string, Traffic>>;
+  readonly connectFailures: Readonly<Record<ConnectFailureReason, number>>;
+  readonly checks: { readonly pass: number; readonly fail: number };
+}
 
 export interface BackendState {
   readonly address: string;
@@ -14,14 +41,22 @@ export interface BackendState {
   /** Position in the pool as configured. */
   readonly index: number;
   /**
-   * What routing reads, derived from the inputs below by `deriveStatus`: `down` while
-   * active checks say so or passive checks hold it out, else `up`.
+   * What routing reads, derived from the inputs below by `deriveStatus`: `draining` once
+   * removed from the config or drained by an operator, `disabled` when an operator says
+   * so, `down` while active checks say so or passive checks hold it out, else `up`.
    */
   readonly status: BackendStatus;
   /** The verdict of active checks: `up` without `[health]`, and until `fall` checks fail. */
   readonly health: 'up' | 'down';
   /** Held out by passive checks (connect failures of real traffic) until restored. */
   readonly ejected: boolean;
+  /** Set by `drain`, `disable` and `enable` on the admin API; kept across reloads. */
+  readonly admin: AdminMode;
+  /**
+   * No longer in the config, but connections to it are still open: it stays (draining)
+   * until the last one closes, so they are still counted and shown.
+   */
+  readonly removed: boolean;
   /** Open now, including connects under way. */
   readonly active: number;
   /** Connections established to it, ever. */
@@ -30,16 +65,29 @@ export interface BackendState {
   readonly failures: number;
   /** Connect failures since the last success. */
   readonly consecutiveFailures: number;
+  readonly stats: BackendStats;
 }
 
 export interface PoolState {
   readonly config: PoolConfig;
   readonly backends: readonly BackendState[];
+  /** No longer in the config; kept while a backend of it is still draining. */
+  readonly removed: boolean;
 }
 
 export interface ListenerState {
   readonly config: ListenerConfig;
+  /** The bound `host:port` (the real port when 0 was asked); undefined until bound. */
+  readonly address: string | undefined;
   readonly active: number;
+  /** Connections turned away before reaching a backend (for UDP: sessions not opened). */
+  readonly rejected: { readonly no_backend: number; readonly limit: number };
+  /** Accepts that failed (out of descriptors, say). */
+  readonly acceptErrors: number;
+  /** UDP only: datagrams dropped, by reason. */
+  readonly dropped: Readonly<Partial<Record<DropReason, { readonly datagrams: number; readonly bytes: number }>>>;
+  /** No longer in the config (it stopped accepting); kept while connections it accepted are open. */
+  readonly removed: boolean;
 }
 
 /** The single source of truth: what every pool, backend and listener looks like now. */
@@ -49,9 +97,24 @@ export interface BalancerState {
   readonly listeners: Readonly<Record<string, ListenerState>>;
   /** Client connections open across all listeners. */
   readonly active: number;
+  /** Reloads applied and rejected. */
+  readonly reloads: { readonly success: number; readonly failure: number };
 }
 
-export const initialState: BalancerState = Object.freeze({ config: undefined, pools: {}, listeners: {}, active: 0 });
+export const initialState: BalancerState = Object.freeze({
+  config: undefined,
+  pools: {},
+  listeners: {},
+  active: 0,
+  reloads: Object.freeze({ success: 0, failure: 0 }),
+});
+
+const NO_TRAFFIC: Traffic = Object.freeze({ active: 0, total: 0, bytesUp: 0, bytesDown: 0, datagramsUp: 0, datagramsDown: 0 });
+const NO_STATS: BackendStats = Object.freeze({
+  traffic: Object.freeze({}),
+  connectFailures: Object.freeze({ refused: 0, timeout: 0, error: 0 }),
+  checks: Object.freeze({ pass: 0, fail: 0 }),
+});
 
 /**
  * The pure reducer behind the backend-state stream: `scan(reduceBackendState, initialState)`.
@@ -61,51 +124,95 @@ export function reduceBackendState(state: BalancerState, event: StateEvent): Bal
   switch (event.type) {
     case 'config':
       return applyConfig(state, event.config);
+    case 'reload-failed':
+      return { ...state, reloads: { ...state.reloads, failure: state.reloads.failure + 1 } };
+    case 'listening':
+      return withListener(state, event.listener.name, (l) => ({ ...l, address: event.address }));
+    case 'accept-error':
+      return withListener(state, event.listener.name, (l) => ({ ...l, acceptErrors: l.acceptErrors + 1 }));
+    case 'udp-dropped':
+      return withListener(state, event.listener, (l) => {
+        const was = l.dropped[event.reason] ?? { datagrams: 0, bytes: 0 };
+        const now = { datagrams: was.datagrams + event.datagrams, bytes: was.bytes + event.bytes };
+        return { ...l, dropped: { ...l.dropped, [event.reason]: now } };
+      });
     case 'conn-opened':
-      return withListener(state, event.listener, +1);
+      return withActive(state, event.listener, +1);
     case 'conn-attempt':
-      return withBackend(state, event.pool, event.backend, (b) => ({ ...b, active: b.active + 1 }));
+      return withBackend(state, event.pool, event.backend, (b) => ({
+        ...b,
+        active: b.active + 1,
+        stats: withTraffic(b.stats, event.listener, (t) => ({ ...t, active: t.active + 1 })),
+      }));
     case 'conn-failed':
       return withBackend(state, event.pool, event.backend, (b) => ({
         ...b,
         active: b.active - 1,
         failures: b.failures + 1,
         consecutiveFailures: b.consecutiveFailures + 1,
+        stats: {
+          ...withTraffic(b.stats, event.listener, (t) => ({ ...t, active: t.active - 1 })),
+          connectFailures: { ...b.stats.connectFailures, [event.reason]: b.stats.connectFailures[event.reason] + 1 },
+        },
       }));
     case 'conn-connected':
-      return withBackend(state, event.pool, event.backend, (b) =>
-        b.consecutiveFailures === 0 ? { ...b, total: b.total + 1 } : { ...b, total: b.total + 1, consecutiveFailures: 0 },
-      );
+      return withBackend(state, event.pool, event.backend, (b) => ({
+        ...b,
+        total: b.total + 1,
+        consecutiveFailures: 0,
+        stats: withTraffic(b.stats, event.listener, (t) => ({ ...t, total: t.total + 1 })),
+      }));
     case 'conn-closed': {
-      const released = withListener(state, event.listener, -1);
-      return event.backend === undefined
-        ? released
-        : withBackend(released, event.pool, event.backend, (b) => ({ ...b, active: b.active - 1 }));
+      let next = withActive(state, event.listener, -1);
+      if (event.reason === 'no_backend' || event.reason === 'limit') {
+        next = withListener(next, event.listener, (l) => ({ ...l, rejected: { ...l.rejected, [event.reason]: l.rejected[event.reason as 'limit'] + 1 } }));
+      }
+      if (event.backend === undefined) return next;
+      const datagrams = event.datagrams;
+      return withBackend(next, event.pool, event.backend, (b) => ({
+        ...b,
+        active: b.active - 1,
+        stats: withTraffic(b.stats, event.listener, (t) => ({
+          ...t,
+          active: t.active - 1,
+          bytesUp: t.bytesUp + event.bytesUp,
+          bytesDown: t.bytesDown + event.bytesDown,
+          datagramsUp: t.datagramsUp + (datagrams?.up ?? 0),
+          datagramsDown: t.datagramsDown + (datagrams?.down ?? 0),
+        })),
+      }));
     }
+    case 'checked':
+      return withBackend(state, event.pool, event.backend, (b) => ({
+        ...b,
+        stats: { ...b.stats, checks: event.pass ? { ...b.stats.checks, pass: b.stats.checks.pass + 1 } : { ...b.stats.checks, fail: b.stats.checks.fail + 1 } },
+      }));
     case 'health':
       return withStatusInputs(state, event.pool, event.backend, { health: event.up ? 'up' : 'down' });
     case 'ejected':
       return withStatusInputs(state, event.pool, event.backend, { ejected: true });
     case 'restored':
       return withStatusInputs(state, event.pool, event.backend, { ejected: false });
+    case 'admin':
+      return withStatusInputs(state, event.pool, event.backend, { admin: event.action === 'enable' ? 'none' : event.action === 'drain' ? 'draining' : 'disabled' });
   }
 }
 
-/** The status routing reads, from what the checks say. */
-export function deriveStatus(backend: Pick<BackendState, 'health' | 'ejected'>): BackendStatus {
+/** The status routing reads, from what the checks and the operator say. */
+export function deriveStatus(backend: Pick<BackendState, 'health' | 'ejected' | 'admin' | 'removed'>): BackendStatus {
+  if (backend.removed || backend.admin === 'draining') return 'draining';
+  if (backend.admin === 'disabled') return 'disabled';
   return backend.health === 'down' || backend.ejected ? 'down' : 'up';
 }
 
+type StatusInputs = Pick<BackendState, 'health' | 'ejected' | 'admin'>;
+
 /** Sets a status input and derives the status again; the same state when nothing changes. */
-function withStatusInputs(
-  state: BalancerState,
-  poolName: string,
-  address: string,
-  inputs: Partial<Pick<BackendState, 'health' | 'ejected'>>,
-): BalancerState {
+function withStatusInputs(state: BalancerState, poolName: string, address: string, inputs: Partial<StatusInputs>): BalancerState {
   const backend = state.pools[poolName]?.backends.find((b) => b.address === address);
   if (!backend) return state;
-  if ((inputs.health ?? backend.health) === backend.health && (inputs.ejected ?? backend.ejected) === backend.ejected) return state;
+  const same = (key: keyof StatusInputs): boolean => (inputs[key] ?? backend[key]) === backend[key];
+  if (same('health') && same('ejected') && same('admin')) return state;
   return withBackend(state, poolName, address, (b) => {
     const next = { ...b, ...inputs };
     return { ...next, status: deriveStatus(next) };
@@ -115,8 +222,10 @@ function withStatusInputs(
 /**
  * Rebuilds pools and listeners from a config, carrying over the counters of what stays.
  * A backend that stays keeps its health verdict while it is checked the same way (a
- * new or changed check starts from up, as a new backend does) and its ejection while
- * its pool still has `[passive]`.
+ * new or changed check starts from up, as a new backend does), its ejection while its
+ * pool still has `[passive]`, and what an operator set. A backend, pool or listener
+ * that leaves the config while connections through it are open stays, marked removed
+ * (a backend drains), until the last of them closes.
  */
 function applyConfig(state: BalancerState, config: Config): BalancerState {
   const pools: Record<string, PoolState> = {};
@@ -127,6 +236,7 @@ function applyConfig(state: BalancerState, config: Config): BalancerState {
       const oldConfig = before?.config.backends.find((o) => o.address === b.address);
       const health = old && before && oldConfig && sameChecks(before.config, oldConfig, pool, b) ? old.health : 'up';
       const ejected = (old?.ejected ?? false) && pool.passive !== undefined;
+      const admin = old?.admin ?? 'none';
       return {
         address: b.address,
         host: b.host,
@@ -135,42 +245,87 @@ function applyConfig(state: BalancerState, config: Config): BalancerState {
         maxConnections: b.maxConnections,
         backup: b.backup,
         index,
-        status: deriveStatus({ health, ejected }),
+        status: deriveStatus({ health, ejected, admin, removed: false }),
         health,
         ejected,
+        admin,
+        removed: false,
         active: old?.active ?? 0,
         total: old?.total ?? 0,
         failures: old?.failures ?? 0,
         consecutiveFailures: old?.consecutiveFailures ?? 0,
+        stats: old?.stats ?? NO_STATS,
       };
     });
-    pools[pool.name] = { config: pool, backends };
+    const draining = (before?.backends ?? []).filter((o) => o.active > 0 && !backends.some((b) => b.address === o.address));
+    for (const o of draining) backends.push({ ...o, index: backends.length, removed: true, status: 'draining' });
+    pools[pool.name] = { config: pool, backends, removed: false };
+  }
+  for (const [name, before] of Object.entries(state.pools)) {
+    if (pools[name] || !before.backends.some((b) => b.active > 0)) continue;
+    const backends = before.backends.filter((b) => b.active > 0).map((b, index) => ({ ...b, index, removed: true, status: 'draining' as const }));
+    pools[name] = { ...before, backends, removed: true };
   }
   const listeners: Record<string, ListenerState> = {};
   for (const listener of config.listeners) {
-    listeners[listener.name] = { config: listener, active: state.listeners[listener.name]?.active ?? 0 };
+    const old = state.listeners[listener.name];
+    // A listener whose socket stays (same protocol and bind) keeps its bound address.
+    const sameSocket = old && old.config.protocol === listener.protocol && sameBind(old.config, listener);
+    listeners[listener.name] = {
+      config: listener,
+      address: sameSocket ? old.address : undefined,
+      active: old?.active ?? 0,
+      rejected: old?.rejected ?? { no_backend: 0, limit: 0 },
+      acceptErrors: old?.acceptErrors ?? 0,
+      dropped: old?.dropped ?? {},
+      removed: false,
+    };
   }
-  return { config, pools, listeners, active: state.active };
+  for (const [name, old] of Object.entries(state.listeners)) {
+    if (!listeners[name] && old.active > 0) listeners[name] = { ...old, removed: true };
+  }
+  const reloads = state.config === undefined ? state.reloads : { ...state.reloads, success: state.reloads.success + 1 };
+  return { config, pools, listeners, active: state.active, reloads };
 }
 
-function withListener(state: BalancerState, name: string, delta: number): BalancerState {
+function sameBind(a: ListenerConfig, b: ListenerConfig): boolean {
+  return a.bind.host === b.bind.host && a.bind.port === b.bind.port;
+}
+
+function withListener(state: BalancerState, name: string, update: (l: ListenerState) => ListenerState): BalancerState {
   const listener = state.listeners[name];
-  const listeners = listener ? { ...state.listeners, [name]: { ...listener, active: listener.active + delta } } : state.listeners;
+  if (!listener) return state;
+  return { ...state, listeners: { ...state.listeners, [name]: update(listener) } };
+}
+
+/** Counts a connection opening or closing on its listener and in all; a removed listener goes with its last one. */
+function withActive(state: BalancerState, name: string, delta: number): BalancerState {
+  const listener = state.listeners[name];
+  if (!listener) return { ...state, active: state.active + delta };
+  const listeners = { ...state.listeners };
+  const active = listener.active + delta;
+  if (listener.removed && active <= 0) delete listeners[name];
+  else listeners[name] = { ...listener, active };
   return { ...state, listeners, active: state.active + delta };
 }
 
-function withBackend(
-  state: BalancerState,
-  poolName: string,
-  address: string,
-  update: (b: BackendState) => BackendState,
-): BalancerState {
+function withTraffic(stats: BackendStats, listener: string, update: (t: Traffic) => Traffic): BackendStats {
+  return { ...stats, traffic: { ...stats.traffic, [listener]: update(stats.traffic[listener] ?? NO_TRAFFIC) } };
+}
+
+/** Updates one backend; a removed one goes once its last connection has, and a removed pool with its last backend. */
+function withBackend(state: BalancerState, poolName: string, address: string, update: (b: BackendState) => BackendState): BalancerState {
   const pool = state.pools[poolName];
   if (!pool) return state;
   const i = pool.backends.findIndex((b) => b.address === address);
   const backend = pool.backends[i];
   if (!backend) return state;
+  const next = update(backend);
   const backends = pool.backends.slice();
-  backends[i] = update(backend);
-  return { ...state, pools: { ...state.pools, [poolName]: { ...pool, backends } } };
+  if (next.removed && next.active <= 0) backends.splice(i, 1);
+  else backends[i] = next;
+  const pools = { ...state.pools };
+  if (pool.removed && backends.length === 0) delete pools[poolName];
+  else pools[poolName] = { ...pool, backends };
+  return { ...state, pools };
 }

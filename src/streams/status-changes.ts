@@ -18,8 +18,12 @@ export function statusChanges(before: BalancerState, after: BalancerState, event
       return changed(before, after, event.pool, 'passive', () => `ejected for ${formatDuration(event.forMs)} after ${event.failures} connect failures in a row`, event.backend);
     case 'restored':
       return changed(before, after, event.pool, 'passive', () => 'ejection over', event.backend);
+    case 'admin':
+      return changed(before, after, event.pool, 'admin', () => `${event.action} by an operator`, event.backend);
     case 'config':
-      return Object.keys(after.pools).flatMap((pool) => changed(before, after, pool, 'reload', () => 'config changed'));
+      return Object.keys(after.pools).flatMap((pool) =>
+        changed(before, after, pool, 'reload', (b) => (b.removed ? 'removed from the config: open connections finish' : 'config changed')),
+      );
     default:
       return NONE;
   }
@@ -30,7 +34,7 @@ function changed(
   after: BalancerState,
   pool: string,
   cause: StateCause,
-  detail: () => string,
+  detail: (b: BackendState) => string,
   only?: string,
 ): readonly BackendStateChanged[] {
   const old = before.pools[pool]?.backends;
@@ -41,7 +45,7 @@ function changed(
     if (only !== undefined && b.address !== only) continue;
     const was: BackendState | undefined = old.find((o) => o.address === b.address);
     if (was && was.status !== b.status) {
-      records.push({ type: 'backend-state', pool, backend: b.address, from: was.status, to: b.status, cause, detail: detail() });
+      records.push({ type: 'backend-state', pool, backend: b.address, from: was.status, to: b.status, cause, detail: detail(b) });
     }
   }
   return records;

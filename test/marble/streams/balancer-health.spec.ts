@@ -1,4 +1,4 @@
-import { type Observable, NEVER, filter, map } from 'rxjs';
+import { type Observable, NEVER, filter, map, merge, of } from 'rxjs';
 import { describe, it } from 'vitest';
 import type { Config, HealthConfig, ListenerConfig } from '../../../src/config/types.js';
 import { UpstreamConnectError } from '../../../src/errors.js';
@@ -37,7 +37,8 @@ function balancer(
   probe$: (t: ProbeTarget) => Observable<ProbeResult>,
   stop$: Observable<unknown> = NEVER,
 ) {
-  const io = { ...fakeIo({ connect }), listen$: () => listen };
+  // bound at once: a socket must be bound before its connections count
+  const io = { ...fakeIo({ connect }), listen$: (l: ListenerConfig) => merge(of<ListenEvent<FakeSocket>>({ type: 'listening', listener: l, address: '127.0.0.1:7070' }), listen) };
   return createBalancer({ config$, stop$ }, { io, probe$, random: () => 0, now: () => 0 });
 }
 
@@ -78,7 +79,7 @@ describe('createBalancer with health checks', () => {
       const cfg = config([pool([backend(P), backend(K)], { health: { ...HEALTH, timeoutMs: 50 } })]);
       const hanging = cold<ProbeResult>('-');
       const { events$ } = balancer(cold('c', { c: cfg }), NEVER, () => NEVER, () => hanging, hot('-----s'));
-      expectObservable(events$).toBe('-----|');
+      expectObservable(events$.pipe(filter((e) => e.type !== 'listening'))).toBe('-----|');
       expectSubscriptions(hanging.subscriptions).toBe(['^----!', '^----!']);
     });
   });

@@ -1,4 +1,4 @@
-import { type Observable, NEVER, filter, map } from 'rxjs';
+import { type Observable, NEVER, filter, map, merge, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Config, ListenerConfig } from '../../../src/config/types.js';
 import { type BalancerEvent, createBalancer } from '../../../src/streams/balancer.js';
@@ -23,6 +23,11 @@ function harness(cfg: Config, listen: (l: ListenerConfig) => Observable<ListenEv
   return { ...base, listen$: listen };
 }
 
+/** A listener bound at once (a socket must be bound before its connections count), then `accepts`. */
+function bound(accepts: Observable<ListenEvent<FakeSocket>>): (l: ListenerConfig) => Observable<ListenEvent<FakeSocket>> {
+  return (l) => merge(of<ListenEvent<FakeSocket>>({ type: 'listening', listener: l, address: '127.0.0.1:7070' }), accepts);
+}
+
 describe('createBalancer', () => {
   it('never cancels an established connection when a second one is accepted', () => {
     const rx = testScheduler();
@@ -32,7 +37,7 @@ describe('createBalancer', () => {
       const accepts = hot<ListenEvent<FakeSocket>>('-a---b', { a: acceptedEvent(l, 'c1', 1), b: acceptedEvent(l, 'c2', 2) });
       const long = cold('20ms (e|)', ended);
       const short = cold('3ms (e|)', ended);
-      const io = harness(cfg, () => accepts, (c) => (c.id === 'c1' ? long : short), (a) => cold('1ms (u|)', { u: socket(`up:${a}`) }));
+      const io = harness(cfg, bound(accepts), (c) => (c.id === 'c1' ? long : short), (a) => cold('1ms (u|)', { u: socket(`up:${a}`) }));
       const { events$ } = createBalancer({ config$: cold('c', { c: cfg }), stop$: NEVER }, { io, now: () => rx.now() });
       const closed = events$.pipe(filter((e): e is ConnClosed => e.type === 'conn-closed'), map((e) => e.client));
       // c1 connects at 2 and ends at 22; c2 connects at 6 and ends at 9: neither cuts the other
@@ -53,7 +58,7 @@ describe('createBalancer', () => {
         c: acceptedEvent(l, 'c3', 3),
         d: acceptedEvent(l, 'c4', 4),
       });
-      const io = harness(cfg, () => accepts, () => NEVER, (a) => cold('(u|)', { u: socket(`up:${a}`) }));
+      const io = harness(cfg, bound(accepts), () => NEVER, (a) => cold('(u|)', { u: socket(`up:${a}`) }));
       const balancer = createBalancer({ config$: cold('c', { c: cfg }), stop$: NEVER }, { io, now: () => rx.now() });
       const backends: string[] = [];
       let latest: BalancerState | undefined;
@@ -78,7 +83,7 @@ describe('createBalancer', () => {
       const cfg = config([pool([backend('10.0.0.1:80')])], [listener({ maxConnections: 1 })]);
       const l = cfg.listeners[0]!;
       const accepts = hot<ListenEvent<FakeSocket>>('-a-b----c', { a: acceptedEvent(l, 'c1', 1), b: acceptedEvent(l, 'c2', 2), c: acceptedEvent(l, 'c3', 3) });
-      const io = harness(cfg, () => accepts, (c) => (c.id === 'c1' ? cold('4ms (e|)', ended) : NEVER), (a) => cold('(u|)', { u: socket(`up:${a}`) }));
+      const io = harness(cfg, bound(accepts), (c) => (c.id === 'c1' ? cold('4ms (e|)', ended) : NEVER), (a) => cold('(u|)', { u: socket(`up:${a}`) }));
       const { events$ } = createBalancer({ config$: cold('c', { c: cfg }), stop$: NEVER }, { io, now: () => rx.now() });
       const outcomes = events$.pipe(
         filter((e): e is ConnConnected | ConnClosed => e.type === 'conn-connected' || e.type === 'conn-closed'),
@@ -111,7 +116,7 @@ describe('createBalancer', () => {
       const cfg: Config = { ...base, global: { ...base.global, shutdownGraceMs: 100 } };
       const l = cfg.listeners[0]!;
       const listen = hot<ListenEvent<FakeSocket>>('--a', { a: acceptedEvent(l, 'c1', 1) });
-      const io = harness(cfg, () => listen, () => NEVER, (a) => cold('(u|)', { u: socket(`up:${a}`) }));
+      const io = harness(cfg, bound(listen), () => NEVER, (a) => cold('(u|)', { u: socket(`up:${a}`) }));
       const { events$ } = createBalancer({ config$: cold('c', { c: cfg }), stop$: hot('-----s') }, { io, now: () => rx.now() });
       const reasons = events$.pipe(filter((e): e is ConnClosed => e.type === 'conn-closed'), map((e) => e.reason));
       expectObservable(reasons).toBe('----- 100ms (r|)', { r: 'shutdown' });

@@ -14,10 +14,13 @@ function b(address: string, status: BackendStatus, extra: Partial<BackendState> 
     status,
     health: status === 'down' ? 'down' : 'up',
     ejected: false,
+    admin: 'none',
+    removed: false,
     active: 0,
     total: 0,
     failures: 0,
     consecutiveFailures: 0,
+    stats: { traffic: {}, connectFailures: { refused: 0, timeout: 0, error: 0 }, checks: { pass: 0, fail: 0 } },
     ...extra,
   };
 }

@@ -1,7 +1,7 @@
-import { type Observable, map } from 'rxjs';
+import { type Observable, filter, map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Config, HealthConfig } from '../../../src/config/types.js';
-import type { HealthChanged } from '../../../src/streams/events.js';
+import type { HealthChanged, HealthChecked } from '../../../src/streams/events.js';
 import { type HealthTarget, healthTarget, healthTargets } from '../../../src/streams/health-target.js';
 import { backendHealth$, countCheck, health$, initialCounts } from '../../../src/streams/health.js';
 import type { ProbeResult, ProbeTarget } from '../../../src/streams/ports.js';
@@ -33,6 +33,10 @@ function probes(...answers: Observable<ProbeResult>[]): (t: ProbeTarget) => Obse
 
 const noJitter = (): number => 0;
 
+/** Only the verdict flips, leaving out the `checked` event of every check. */
+const flips = (events: Observable<HealthChecked | HealthChanged>): Observable<HealthChanged> =>
+  events.pipe(filter((e): e is HealthChanged => e.type === 'health'));
+
 describe('backendHealth$', () => {
   it('marks a backend down exactly at the third failure in a row (fall 3)', () => {
     const rx = testScheduler();
@@ -40,7 +44,7 @@ describe('backendHealth$', () => {
       const fail = cold('(f|)', results);
       const events = backendHealth$(target({ fall: 3 }), { probe$: () => fail, random: noJitter });
       // checks at 0, 10, 20: the third failure decides, and only once
-      expectObservable(events.pipe(map(verdict)), '^ 60ms !').toBe('20ms d');
+      expectObservable(flips(events).pipe(map(verdict)), '^ 60ms !').toBe('20ms d');
     });
   });
 
@@ -48,7 +52,7 @@ describe('backendHealth$', () => {
     const rx = testScheduler();
     rx.run(({ cold, expectObservable }) => {
       const events = backendHealth$(target({ fall: 1, rise: 2 }), { probe$: probes(cold('(f|)', results), cold('(p|)', results)), random: noJitter });
-      expectObservable(events, '^ 60ms !').toBe('d 19ms u', {
+      expectObservable(flips(events), '^ 60ms !').toBe('d 19ms u', {
         d: { type: 'health', pool: 'web', backend: '10.0.0.1:80', up: false, detail: 'status 500' },
         u: { type: 'health', pool: 'web', backend: '10.0.0.1:80', up: true, detail: 'status 200' },
       });
@@ -62,7 +66,7 @@ describe('backendHealth$', () => {
       const p = cold('(p|)', results);
       // f f p f f f: down at the sixth check (50), not the fourth (30)
       const events = backendHealth$(target({ fall: 3 }), { probe$: probes(f, f, p, f), random: noJitter });
-      expectObservable(events.pipe(map(verdict)), '^ 80ms !').toBe('50ms d');
+      expectObservable(flips(events).pipe(map(verdict)), '^ 80ms !').toBe('50ms d');
     });
   });
 
@@ -71,7 +75,7 @@ describe('backendHealth$', () => {
     rx.run(({ cold, expectObservable, expectSubscriptions }) => {
       const slow = cold('25ms (p|)', results);
       const events = backendHealth$(target({ timeoutMs: 100 }), { probe$: () => slow, random: noJitter });
-      expectObservable(events, '^ 79ms !').toBe('');
+      expectObservable(flips(events), '^ 79ms !').toBe('');
       // ticks at 10 and 20 fall while the first probe runs; the next starts at 30
       expectSubscriptions(slow.subscriptions).toBe(['^ 24ms !', '30ms ^ 24ms !', '60ms ^ 19ms !']);
     });
@@ -82,7 +86,7 @@ describe('backendHealth$', () => {
     rx.run(({ cold, expectObservable, expectSubscriptions }) => {
       const hanging = cold<ProbeResult>('-');
       const events = backendHealth$(target({ fall: 1, timeoutMs: 5 }), { probe$: () => hanging, random: noJitter });
-      expectObservable(events, '^ 19ms !').toBe('5ms d', { d: { type: 'health', pool: 'web', backend: '10.0.0.1:80', up: false, detail: 'no answer within 5ms' } });
+      expectObservable(flips(events), '^ 19ms !').toBe('5ms d', { d: { type: 'health', pool: 'web', backend: '10.0.0.1:80', up: false, detail: 'no answer within 5ms' } });
       expectSubscriptions(hanging.subscriptions).toBe(['^ 4ms !', '10ms ^ 4ms !']);
     });
   });
@@ -94,7 +98,7 @@ describe('backendHealth$', () => {
       const empty = cold<ProbeResult>('|');
       const p = cold('(p|)', results);
       const events = backendHealth$(target({ fall: 2, rise: 1 }), { probe$: probes(broken, empty, p), random: noJitter });
-      expectObservable(events.pipe(map((e) => `${verdict(e)}:${e.detail}`)), '^ 30ms !').toBe('10ms d 9ms u', {
+      expectObservable(flips(events).pipe(map((e) => `${verdict(e)}:${e.detail}`)), '^ 30ms !').toBe('10ms d 9ms u', {
         d: 'd:the check ended without a result',
         u: 'u:status 200',
       });
@@ -108,7 +112,7 @@ describe('backendHealth$', () => {
         throw new Error('cannot check');
       };
       const events = backendHealth$(target({ fall: 1 }), { probe$, random: noJitter });
-      expectObservable(events.pipe(map((e) => `${verdict(e)}:${e.detail}`)), '^ 5ms !').toBe('d', { d: 'd:cannot check' });
+      expectObservable(flips(events).pipe(map((e) => `${verdict(e)}:${e.detail}`)), '^ 5ms !').toBe('d', { d: 'd:cannot check' });
     });
   });
 
@@ -117,8 +121,24 @@ describe('backendHealth$', () => {
     rx.run(({ cold, expectSubscriptions, expectObservable }) => {
       const p = cold('(p|)', results);
       const events = backendHealth$(target({ intervalMs: 100 }), { probe$: () => p, random: () => 0.5 });
-      expectObservable(events, '^ 120ms !').toBe('');
+      expectObservable(flips(events), '^ 120ms !').toBe('');
       expectSubscriptions(p.subscriptions).toBe(['5ms (^!)', '105ms (^!)']);
+    });
+  });
+
+  it('reports every check as `checked`, with the flip it decided right after it', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable }) => {
+      const f = cold('(f|)', results);
+      const p = cold('(p|)', results);
+      const events = backendHealth$(target({ fall: 2, rise: 1 }), { probe$: probes(f, f, p), random: noJitter });
+      const at = { pool: 'web', backend: '10.0.0.1:80' };
+      expectObservable(events, '^ 25ms !').toBe('f 9ms (fd) 6ms (pu)', {
+        f: { type: 'checked', ...at, pass: false },
+        p: { type: 'checked', ...at, pass: true },
+        d: { type: 'health', ...at, up: false, detail: 'status 500' },
+        u: { type: 'health', ...at, up: true, detail: 'status 200' },
+      });
     });
   });
 
@@ -127,7 +147,7 @@ describe('backendHealth$', () => {
     rx.run(({ cold, expectObservable, expectSubscriptions }) => {
       const hanging = cold<ProbeResult>('-');
       const events = backendHealth$(target({ timeoutMs: 50 }), { probe$: () => hanging, random: noJitter });
-      expectObservable(events, '^ 7ms !').toBe('');
+      expectObservable(flips(events), '^ 7ms !').toBe('');
       expectSubscriptions(hanging.subscriptions).toBe('^ 7ms !');
     });
   });
@@ -164,7 +184,7 @@ describe('health$', () => {
       // each probe hangs until the timeout: a subscription shows when a checker runs
       const answers = { '10.0.0.1': cold<ProbeResult>('-'), '10.0.0.2': cold<ProbeResult>('-'), '10.0.0.3': cold<ProbeResult>('-') };
       const events = health$(config$, { probe$: (t) => answers[t.host as keyof typeof answers], random: noJitter });
-      expectObservable(events, '^ 149ms !').toBe('');
+      expectObservable(flips(events), '^ 149ms !').toBe('');
       expectSubscriptions(answers['10.0.0.1'].subscriptions).toBe('^ 29ms !'); // removed at 30: its probe is cut short
       expectSubscriptions(answers['10.0.0.2'].subscriptions).toBe(['^ 99ms !', '100ms ^ 49ms !']); // untouched by the reload
       expectSubscriptions(answers['10.0.0.3'].subscriptions).toBe(['30ms ^ 99ms !', '130ms ^ 19ms !']);
@@ -194,7 +214,7 @@ describe('health$', () => {
     rx.run(({ cold, expectObservable }) => {
       const cfg = config([pool([backend('10.0.0.1:80')], { health: health({ fall: 1 }) })]);
       const fail = cold('(f|)', results);
-      expectObservable(health$(cold('(c|)', { c: cfg }), { probe$: () => fail, random: noJitter }).pipe(map(verdict)), '^ 30ms !').toBe('d');
+      expectObservable(flips(health$(cold('(c|)', { c: cfg }), { probe$: () => fail, random: noJitter })).pipe(map(verdict)), '^ 30ms !').toBe('d');
     });
   });
 

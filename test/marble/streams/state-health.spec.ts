@@ -26,10 +26,14 @@ describe('reduceBackendState: health and ejection', () => {
   });
 
   it('derives the status: down while checks say down or passive checks hold it out', () => {
-    expect(deriveStatus({ health: 'up', ejected: false })).toBe('up');
-    expect(deriveStatus({ health: 'down', ejected: false })).toBe('down');
-    expect(deriveStatus({ health: 'up', ejected: true })).toBe('down');
-    expect(deriveStatus({ health: 'down', ejected: true })).toBe('down');
+    expect(deriveStatus({ health: 'up', ejected: false, admin: 'none', removed: false })).toBe('up');
+    expect(deriveStatus({ health: 'down', ejected: false, admin: 'none', removed: false })).toBe('down');
+    expect(deriveStatus({ health: 'up', ejected: true, admin: 'none', removed: false })).toBe('down');
+    expect(deriveStatus({ health: 'down', ejected: true, admin: 'none', removed: false })).toBe('down');
+    // What an operator says, and leaving the config, win over the checks.
+    expect(deriveStatus({ health: 'down', ejected: true, admin: 'disabled', removed: false })).toBe('disabled');
+    expect(deriveStatus({ health: 'up', ejected: false, admin: 'draining', removed: false })).toBe('draining');
+    expect(deriveStatus({ health: 'up', ejected: false, admin: 'disabled', removed: true })).toBe('draining');
     const s = fold([{ type: 'config', config: cfg([A, B]) }, health(A, false), ejected(B)]);
     expect(view(s)).toEqual([`${A} down health=down ejected=false`, `${B} down health=up ejected=true`]);
   });

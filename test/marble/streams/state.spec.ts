@@ -9,6 +9,8 @@ const fold = (events: readonly StateEvent[], from: BalancerState = initialState)
 const counts = (s: BalancerState) =>
   s.pools.web?.backends.map((b) => [b.address, b.status, b.active, b.total, b.failures, b.consecutiveFailures]);
 
+const noStats = { traffic: {}, connectFailures: { refused: 0, timeout: 0, error: 0 }, checks: { pass: 0, fail: 0 } };
+
 describe('reduceBackendState', () => {
   it('builds pools and listeners from a config, every backend up with zero counts', () => {
     const s = fold([{ type: 'config', config: cfg }]);
@@ -16,8 +18,8 @@ describe('reduceBackendState', () => {
     expect(s.active).toBe(0);
     expect(s.listeners.front?.active).toBe(0);
     expect(s.pools.web?.backends).toEqual([
-      { address: '10.0.0.1:80', host: '10.0.0.1', port: 80, weight: 1, maxConnections: 0, backup: false, index: 0, status: 'up', health: 'up', ejected: false, active: 0, total: 0, failures: 0, consecutiveFailures: 0 },
-      { address: '10.0.0.2:80', host: '10.0.0.2', port: 80, weight: 3, maxConnections: 0, backup: true, index: 1, status: 'up', health: 'up', ejected: false, active: 0, total: 0, failures: 0, consecutiveFailures: 0 },
+      { address: '10.0.0.1:80', host: '10.0.0.1', port: 80, weight: 1, maxConnections: 0, backup: false, index: 0, status: 'up', health: 'up', ejected: false, admin: 'none', removed: false, active: 0, total: 0, failures: 0, consecutiveFailures: 0, stats: noStats },
+      { address: '10.0.0.2:80', host: '10.0.0.2', port: 80, weight: 3, maxConnections: 0, backup: true, index: 1, status: 'up', health: 'up', ejected: false, admin: 'none', removed: false, active: 0, total: 0, failures: 0, consecutiveFailures: 0, stats: noStats },
     ]);
   });
 
@@ -85,5 +87,40 @@ describe('reduceBackendState', () => {
     const copy = JSON.stringify(s);
     fold([{ type: 'conn-opened', ...tag }, { type: 'conn-attempt', ...tag, backend: '10.0.0.1:80', attempt: 1 }], s);
     expect(JSON.stringify(s)).toBe(copy);
+  });
+
+  it('counts traffic per listener through each backend, rejections per listener, and connect failures by reason', () => {
+    const s = fold([
+      { type: 'config', config: cfg },
+      { type: 'conn-opened', ...tag },
+      { type: 'conn-attempt', ...tag, backend: '10.0.0.1:80', attempt: 1 },
+      { type: 'conn-failed', ...tag, backend: '10.0.0.1:80', attempt: 1, reason: 'timeout' },
+      { type: 'conn-attempt', ...tag, backend: '10.0.0.1:80', attempt: 2 },
+      { type: 'conn-connected', ...tag, backend: '10.0.0.1:80', attempt: 2 },
+      { type: 'conn-closed', ...tag, backend: '10.0.0.1:80', bytesUp: 100, bytesDown: 2000, durationMs: 5, reason: 'client_closed' },
+      { type: 'conn-opened', ...tag },
+      { type: 'conn-closed', ...tag, backend: undefined, bytesUp: 0, bytesDown: 0, durationMs: 0, reason: 'no_backend' },
+      { type: 'checked', pool: 'web', backend: '10.0.0.1:80', pass: true },
+      { type: 'checked', pool: 'web', backend: '10.0.0.1:80', pass: false },
+      { type: 'accept-error', listener: cfg.listeners[0]!, error: new Error('EMFILE') },
+    ]);
+    expect(s.pools.web?.backends[0]?.stats).toEqual({
+      traffic: { front: { active: 0, total: 1, bytesUp: 100, bytesDown: 2000, datagramsUp: 0, datagramsDown: 0 } },
+      connectFailures: { refused: 0, timeout: 1, error: 0 },
+      checks: { pass: 1, fail: 1 },
+    });
+    expect(s.listeners.front).toMatchObject({ active: 0, rejected: { no_backend: 1, limit: 0 }, acceptErrors: 1 });
+  });
+
+  it('keeps what an operator set across a reload, and counts reloads', () => {
+    const drained = fold([
+      { type: 'config', config: cfg },
+      { type: 'admin', pool: 'web', backend: '10.0.0.1:80', action: 'disable' },
+    ]);
+    expect(counts(drained)?.[0]?.[1]).toBe('disabled');
+    const reloaded = fold([{ type: 'config', config: cfg }, { type: 'reload-failed', errors: ['x'] }], drained);
+    expect(counts(reloaded)?.[0]?.[1]).toBe('disabled');
+    expect(reloaded.reloads).toEqual({ success: 1, failure: 1 });
+    expect(counts(fold([{ type: 'admin', pool: 'web', backend: '10.0.0.1:80', action: 'enable' }], reloaded))?.[0]?.[1]).toBe('up');
   });
 });
