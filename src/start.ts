@@ -1,11 +1,13 @@
-import { of, share, tap } from 'rxjs';
+import { share, tap } from 'rxjs';
 import type { RootOptions } from './cli.js';
 import { reportError } from './commands/report.js';
 import { loadConfigWithPolicies } from './commands/load-config.js';
+import { parseEndpoint } from './config/endpoint.js';
 import { createLogger } from './log/logger.js';
 import { levelFor } from './log/levels.js';
+import type { PolicyFactory } from './operators/types.js';
+import { createReloader } from './reload.js';
 import { run } from './run.js';
-import { formatEndpoint } from './config/endpoint.js';
 import { hangup$, shutdownSignal$ } from './signals.js';
 
 /** `rxlb [options] [backend...]`: returns the exit code once the balancer has stopped. */
@@ -15,7 +17,9 @@ export async function start(backends: readonly string[], options: RootOptions): 
     return undefined;
   });
   if (!loaded) return 1;
-  const { config, policies } = loaded;
+  const { config } = loaded;
+  // Policy modules a reload names join those loaded at the start (a module is loaded once).
+  const policies: Record<string, PolicyFactory> = { ...loaded.policies };
 
   const log = createLogger({
     level: levelFor(options.verbose, options.quiet ?? false),
@@ -27,11 +31,26 @@ export async function start(backends: readonly string[], options: RootOptions): 
     tap((signal) => log.info('shutting down', { signal, grace_ms: grace })),
     share(),
   );
-  const hup = hangup$().subscribe(() => log.warn('SIGHUP ignored: config reload is not available in this version'));
-  const adminAt = options.admin ?? (config.admin ? formatEndpoint(config.admin.listen) : undefined);
-  if (adminAt !== undefined) log.warn('admin API not started: it is not available in this version', { address: adminAt });
+  // A reload reads the file again (or, in quick mode, resolves the backends' names again).
+  const reloader = createReloader(config, async () => {
+    const next = await loadConfigWithPolicies(backends, options);
+    Object.assign(policies, next.policies);
+    return next.config;
+  });
+  const hup = hangup$().subscribe(() => {
+    log.info('reloading config', { signal: 'SIGHUP', file: options.config ?? null });
+    void reloader.request();
+  });
+  const adminListen = options.admin !== undefined ? parseEndpoint(options.admin) : config.admin?.listen;
   try {
-    await run({ config$: of(config), stop$, log, policies });
+    await run({
+      config$: reloader.config$,
+      stop$,
+      log,
+      policies,
+      admin: adminListen && { listen: adminListen, token: config.admin?.token, reload: () => reloader.request() },
+      onEvent: (event) => reloader.observe(event),
+    });
     log.info('stopped');
     return 0;
   } catch (err) {

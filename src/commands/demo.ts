@@ -26,6 +26,7 @@ export async function demoCommand(): Promise<number> {
       config$: of(config),
       stop$,
       log,
+      admin: { listen: { host: '127.0.0.1', port: 0 }, token: undefined },
       onEvent: (event) => {
         if (event.type === 'listening') void showOff(event.address, backends.map((b) => b.address));
       },

@@ -1,4 +1,5 @@
 import type { BalancerEvent } from '../streams/balancer.js';
+import { describeChange } from '../streams/config-diff.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -7,7 +8,8 @@ import type { Logger } from './logger.js';
  * connection can be followed from accept to close; `backend state` at info, one per
  * status change of a backend, with its cause. A UDP session ends with `session closed`
  * (its datagram counts too); dropped datagrams make one `datagrams dropped` warning per
- * listener and reason per sweep, at most one a second.
+ * listener and reason per sweep, at most one a second. Each reload makes one `config
+ * reloaded` record listing what changed, or one `config reload failed` with every error.
  */
 export function logEvent(log: Logger, event: BalancerEvent): void {
   switch (event.type) {
@@ -56,6 +58,12 @@ export function logEvent(log: Logger, event: BalancerEvent): void {
       return;
     case 'udp-dropped':
       log.warn('datagrams dropped', { listener: event.listener, reason: event.reason, datagrams: event.datagrams, bytes: event.bytes });
+      return;
+    case 'reloaded':
+      log.info('config reloaded', { source: event.config.source, changes: event.changes.map(describeChange) });
+      return;
+    case 'reload-failed':
+      log.error('config reload failed', { errors: event.errors });
       return;
     case 'backend-state':
       log.info('backend state', { pool: event.pool, backend: event.backend, from: event.from, to: event.to, cause: event.cause, detail: event.detail });

@@ -11,6 +11,8 @@ export type AdminMode = 'none' | 'draining' | 'disabled';
 
 /** One listener's traffic through one backend: the series behind the per-backend metrics. */
 export interface Traffic {
+  /** The listener's protocol: a UDP listener's connections are its sessions. */
+  readonly protocol: 'tcp' | 'udp';
   /** Open now, including connects under way (for a UDP listener: sessions). */
   readonly active: number;
   /** Established, ever. */
@@ -109,7 +111,10 @@ export const initialState: BalancerState = Object.freeze({
   reloads: Object.freeze({ success: 0, failure: 0 }),
 });
 
-const NO_TRAFFIC: Traffic = Object.freeze({ active: 0, total: 0, bytesUp: 0, bytesDown: 0, datagramsUp: 0, datagramsDown: 0 });
+const NO_TRAFFIC = { tcp: freezeTraffic('tcp'), udp: freezeTraffic('udp') };
+function freezeTraffic(protocol: Traffic['protocol']): Traffic {
+  return Object.freeze({ protocol, active: 0, total: 0, bytesUp: 0, bytesDown: 0, datagramsUp: 0, datagramsDown: 0 });
+}
 const NO_STATS: BackendStats = Object.freeze({
   traffic: Object.freeze({}),
   connectFailures: Object.freeze({ refused: 0, timeout: 0, error: 0 }),
@@ -142,7 +147,7 @@ export function reduceBackendState(state: BalancerState, event: StateEvent): Bal
       return withBackend(state, event.pool, event.backend, (b) => ({
         ...b,
         active: b.active + 1,
-        stats: withTraffic(b.stats, event.listener, (t) => ({ ...t, active: t.active + 1 })),
+        stats: withTraffic(state, b.stats, event.listener, (t) => ({ ...t, active: t.active + 1 })),
       }));
     case 'conn-failed':
       return withBackend(state, event.pool, event.backend, (b) => ({
@@ -151,7 +156,7 @@ export function reduceBackendState(state: BalancerState, event: StateEvent): Bal
         failures: b.failures + 1,
         consecutiveFailures: b.consecutiveFailures + 1,
         stats: {
-          ...withTraffic(b.stats, event.listener, (t) => ({ ...t, active: t.active - 1 })),
+          ...withTraffic(state, b.stats, event.listener, (t) => ({ ...t, active: t.active - 1 })),
           connectFailures: { ...b.stats.connectFailures, [event.reason]: b.stats.connectFailures[event.reason] + 1 },
         },
       }));
@@ -160,7 +165,7 @@ export function reduceBackendState(state: BalancerState, event: StateEvent): Bal
         ...b,
         total: b.total + 1,
         consecutiveFailures: 0,
-        stats: withTraffic(b.stats, event.listener, (t) => ({ ...t, total: t.total + 1 })),
+        stats: withTraffic(state, b.stats, event.listener, (t) => ({ ...t, total: t.total + 1 })),
       }));
     case 'conn-closed': {
       let next = withActive(state, event.listener, -1);
@@ -172,7 +177,7 @@ export function reduceBackendState(state: BalancerState, event: StateEvent): Bal
       return withBackend(next, event.pool, event.backend, (b) => ({
         ...b,
         active: b.active - 1,
-        stats: withTraffic(b.stats, event.listener, (t) => ({
+        stats: withTraffic(next, b.stats, event.listener, (t) => ({
           ...t,
           active: t.active - 1,
           bytesUp: t.bytesUp + event.bytesUp,
@@ -309,8 +314,9 @@ function withActive(state: BalancerState, name: string, delta: number): Balancer
   return { ...state, listeners, active: state.active + delta };
 }
 
-function withTraffic(stats: BackendStats, listener: string, update: (t: Traffic) => Traffic): BackendStats {
-  return { ...stats, traffic: { ...stats.traffic, [listener]: update(stats.traffic[listener] ?? NO_TRAFFIC) } };
+function withTraffic(state: BalancerState, stats: BackendStats, listener: string, update: (t: Traffic) => Traffic): BackendStats {
+  const before = stats.traffic[listener] ?? NO_TRAFFIC[state.listeners[listener]?.config.protocol ?? 'tcp'];
+  return { ...stats, traffic: { ...stats.traffic, [listener]: update(before) } };
 }
 
 /** Updates one backend; a removed one goes once its last connection has, and a removed pool with its last backend. */

@@ -19,7 +19,7 @@ export function statusChanges(before: BalancerState, after: BalancerState, event
     case 'restored':
       return changed(before, after, event.pool, 'passive', () => 'ejection over', event.backend);
     case 'admin':
-      return changed(before, after, event.pool, 'admin', () => `${event.action} by an operator`, event.backend);
+      return changed(before, after, event.pool, 'admin', () => `${ADMIN_DONE[event.action]} by an operator`, event.backend);
     case 'config':
       return Object.keys(after.pools).flatMap((pool) =>
         changed(before, after, pool, 'reload', (b) => (b.removed ? 'removed from the config: open connections finish' : 'config changed')),
@@ -50,3 +50,5 @@ function changed(
   }
   return records;
 }
+
+const ADMIN_DONE = { drain: 'drained', disable: 'disabled', enable: 'enabled' } as const;

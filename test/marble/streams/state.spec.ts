@@ -105,7 +105,7 @@ describe('reduceBackendState', () => {
       { type: 'accept-error', listener: cfg.listeners[0]!, error: new Error('EMFILE') },
     ]);
     expect(s.pools.web?.backends[0]?.stats).toEqual({
-      traffic: { front: { active: 0, total: 1, bytesUp: 100, bytesDown: 2000, datagramsUp: 0, datagramsDown: 0 } },
+      traffic: { front: { protocol: 'tcp', active: 0, total: 1, bytesUp: 100, bytesDown: 2000, datagramsUp: 0, datagramsDown: 0 } },
       connectFailures: { refused: 0, timeout: 1, error: 0 },
       checks: { pass: 1, fail: 1 },
     });
