@@ -28,15 +28,15 @@ export function diffConfigs(before: Config, after: Config): ConfigChange[] {
   const oldListeners = new Map(before.listeners.map((l) => [l.name, l]));
   const newListeners = new Set(after.listeners.map((l) => l.name));
   for (const l of before.listeners) {
-    if (!newListeners.has(l.name)) changes.push({ kind: 'listener', change: 'removed', name: l.name, at: socketOf(l) });
+    if (!newListeners.has(l.name)) changes.push({ kind: 'listener', change: 'removed', name: l.name, at: shown(l) });
   }
   for (const l of after.listeners) {
     const old = oldListeners.get(l.name);
-    if (!old) changes.push({ kind: 'listener', change: 'added', name: l.name, at: socketOf(l) });
-    else if (socketOf(old) !== socketOf(l)) changes.push({ kind: 'listener', change: 'rebound', name: l.name, at: socketOf(l), was: socketOf(old) });
+    if (!old) changes.push({ kind: 'listener', change: 'added', name: l.name, at: shown(l) });
+    else if (socketOf(old) !== socketOf(l)) changes.push({ kind: 'listener', change: 'rebound', name: l.name, at: shown(l), was: shown(old) });
     else {
       const fields = changedFields(old, l, LISTENER_FIELDS);
-      if (fields.length > 0) changes.push({ kind: 'listener', change: 'changed', name: l.name, at: socketOf(l), fields });
+      if (fields.length > 0) changes.push({ kind: 'listener', change: 'changed', name: l.name, at: shown(l), fields });
     }
   }
 
@@ -85,9 +85,18 @@ function diffBackends(before: PoolConfig, after: PoolConfig): ConfigChange[] {
   return changes;
 }
 
-/** The listener's socket: a change of either part means binding anew. */
-export function socketOf(listener: ListenerConfig): string {
+/** Where a listener listens, as the change list shows it. */
+function shown(listener: ListenerConfig): string {
   return `${listener.protocol} ${formatHostPort(listener.bind.host, listener.bind.port)}`;
+}
+
+/**
+ * The listener's socket: a change of either part means binding anew. Port 0 asks for a
+ * port of the system's choosing, different for each listener, so such a socket is the
+ * listener's own (and stays its own across reloads while its name stays).
+ */
+export function socketOf(listener: ListenerConfig): string {
+  return listener.bind.port === 0 ? `${shown(listener)} (${listener.name})` : shown(listener);
 }
 
 /** One line per change, for the `config reloaded` record and the admin API's answer. */

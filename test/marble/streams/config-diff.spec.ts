@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/types.js';
-import { type ConfigChange, configChanges, describeChange, diffConfigs } from '../../../src/streams/config-diff.js';
+import { type ConfigChange, configChanges, describeChange, diffConfigs, socketOf } from '../../../src/streams/config-diff.js';
 import { testScheduler } from '../helpers.js';
 import { backend, config, listener, pool } from '../fixtures.js';
 
@@ -62,6 +62,16 @@ describe('diffConfigs', () => {
       { kind: 'listener', change: 'removed', name: 'dns', at: 'udp 127.0.0.1:5353' },
       { kind: 'pool', change: 'changed', name: 'web', fields: ['health'] },
     ]);
+  });
+});
+
+describe('socketOf', () => {
+  it('gives each port-0 listener a socket of its own, and listeners on one fixed port one socket', () => {
+    const zero = (name: string) => listener({ name, bind: { host: '127.0.0.1', port: 0 } });
+    expect(socketOf(zero('a'))).not.toBe(socketOf(zero('b')));
+    expect(socketOf(zero('a'))).toBe(socketOf({ ...zero('a'), pool: 'other' }));
+    expect(socketOf(listener({ name: 'a' }))).toBe(socketOf(listener({ name: 'renamed' })));
+    expect(socketOf(listener())).not.toBe(socketOf(listener({ protocol: 'udp' })));
   });
 });
 
