@@ -32,6 +32,8 @@ export interface RunOptions {
   readonly admin?: AdminOptions;
   /** Sees every event after it is logged (the demo uses it to learn the port, reloads to answer). */
   readonly onEvent?: (event: BalancerEvent) => void;
+  /** Called with the admin API's address once it is bound. */
+  readonly onAdmin?: (address: string) => void;
 }
 
 /**
@@ -59,7 +61,10 @@ export async function run(options: RunOptions): Promise<void> {
       ),
       // The API answers through the drain (watch /status empty out), then closes.
       admin$.pipe(
-        tap((address) => log.info('admin listening', { address })),
+        tap((address) => {
+          log.info('admin listening', { address });
+          options.onAdmin?.(address);
+        }),
         takeUntil(drained),
       ),
     ),

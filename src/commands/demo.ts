@@ -21,14 +21,16 @@ export async function demoCommand(): Promise<number> {
     tap(() => say('\nrxlb demo: draining and stopping…')),
     share(),
   );
+  let admin = '';
   try {
     await run({
       config$: of(config),
       stop$,
       log,
       admin: { listen: { host: '127.0.0.1', port: 0 }, token: undefined },
+      onAdmin: (address) => (admin = address),
       onEvent: (event) => {
-        if (event.type === 'listening') void showOff(event.address, backends.map((b) => b.address));
+        if (event.type === 'listening') void showOff(event.address, backends.map((b) => b.address), () => admin);
       },
     });
     return 0;
@@ -41,13 +43,14 @@ export async function demoCommand(): Promise<number> {
   }
 }
 
-async function showOff(address: string, backends: readonly string[]): Promise<void> {
+async function showOff(address: string, backends: readonly string[], admin: () => string): Promise<void> {
   say(`\nrxlb demo: two HTTP backends on ${backends.join(' and ')}, balanced round robin by rxlb on ${address}.`);
   for (let i = 1; i <= 4; i += 1) {
     const body = await fetchText(`http://${address}/request-${i}`).catch((err: unknown) => `failed: ${String(err)}\n`);
     say(`  request ${i} -> ${body.trimEnd()}`);
   }
   say(`\nTry it yourself:   curl http://${address}/`);
+  say(`Watch it:          curl http://${admin()}/status   (and /metrics)`);
   say('Each connection goes to the next backend; the log shows one "connection closed" record per connection.');
   say('Press Ctrl-C to stop (open connections are drained first).\n');
 }
