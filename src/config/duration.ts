@@ -28,7 +28,8 @@ export const expectedDuration = (got: string): string =>
 export function tryParseDuration(input: string | number): Result<number> {
   if (typeof input === 'number') {
     if (!Number.isInteger(input) || input < 0) return fail(expectedDuration(String(input)));
-    return withinRange(input, String(input));
+    // + 0 turns TOML's -0 into 0: a duration has no sign
+    return withinRange(input + 0, String(input));
   }
   if (/^\d+$/.test(input)) return withinRange(Number(input), JSON.stringify(input));
   let ms = 0;

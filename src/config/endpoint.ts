@@ -22,7 +22,7 @@ export function tryParseEndpoint(text: string): Result<Endpoint> {
     if (close < 0) return fail(`missing "]" after the IPv6 address in ${JSON.stringify(text)}`);
     host = text.slice(1, close);
     if (host === '') return fail(`empty host in ${JSON.stringify(text)}`);
-    if (!isIPv6(host)) return fail(`"${host}" in brackets is not an IPv6 address, in ${JSON.stringify(text)}`);
+    if (!isIPv6(host)) return fail(`${JSON.stringify(host)} in brackets is not an IPv6 address, in ${JSON.stringify(text)}`);
     const rest = text.slice(close + 1);
     if (rest === '' || rest === ':') return fail(`missing port in ${JSON.stringify(text)}: expected ${EXAMPLES}`);
     if (!rest.startsWith(':')) return fail(`expected ":" and a port after "]", got ${JSON.stringify(text)}`);
@@ -45,7 +45,7 @@ export function tryParseEndpoint(text: string): Result<Endpoint> {
   if (portText === '') return fail(`missing port in ${JSON.stringify(text)}: expected ${EXAMPLES}`);
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
   if (!(port <= 65_535)) {
-    return fail(`port must be an integer from 0 to 65535, got "${portText}" in ${JSON.stringify(text)}`);
+    return fail(`port must be an integer from 0 to 65535, got ${JSON.stringify(portText)} in ${JSON.stringify(text)}`);
   }
   return ok({ host: canonicalHost(host), port });
 }
@@ -53,10 +53,10 @@ export function tryParseEndpoint(text: string): Result<Endpoint> {
 /** What is wrong with an unbracketed host, or undefined when it is an IPv4 address or a hostname. */
 function checkHost(host: string): string | undefined {
   if (isIPv4(host)) return undefined;
-  if (/^[\d.]+$/.test(host)) return `"${host}" is not a valid IPv4 address`;
+  if (/^[\d.]+$/.test(host)) return `${JSON.stringify(host)} is not a valid IPv4 address`;
   const labels = (host.endsWith('.') ? host.slice(0, -1) : host).split('.');
   if (host.length > 253 || !labels.every((label) => LABEL.test(label))) {
-    return `"${host}" is not a valid hostname or IP address`;
+    return `${JSON.stringify(host)} is not a valid hostname or IP address`;
   }
   return undefined;
 }

@@ -10,11 +10,15 @@ interface Found {
 /** Collects every problem found while validating, so that all are reported at once. */
 export class Issues {
   private readonly found: Found[] = [];
+  /** `path\nmessage` of each issue found, so that adding one costs the same however many there are. */
+  private readonly seen = new Set<string>();
 
   add(path: KeyPath, message: string): void {
-    if (!this.found.some((f) => f.message === message && formatKeyPath(f.path) === formatKeyPath(path))) {
-      this.found.push({ path, message });
-    }
+    // a key path is written on one line, so the first newline ends it
+    const key = `${formatKeyPath(path)}\n${message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.found.push({ path, message });
   }
 
   get size(): number {

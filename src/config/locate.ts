@@ -36,36 +36,60 @@ export function createLocator(source: string): Locator {
   };
 }
 
-const keyOf = (path: KeyPath): string => JSON.stringify(path);
 const isBare = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9_-]/.test(c);
+
+/**
+ * One key path of the source, in a tree of them: each segment (a key, or an entry's
+ * index) is one step down. Indexing a line walks down from the table it is in, so a
+ * file is indexed in time linear in its length, however long its dotted keys.
+ */
+interface PathNode {
+  /** Where the path is written out: a key before `=`, or a table header; the first one wins. */
+  written?: number;
+  /** Where a longer header or dotted key first implies this table without writing it. */
+  implied?: number;
+  /** How many `[[...]]` entries this array of tables has had so far. */
+  entries?: number;
+  readonly children: Map<string | number, PathNode>;
+}
+
+const newNode = (): PathNode => ({ children: new Map() });
+
+function child(node: PathNode, segment: string | number): PathNode {
+  let next = node.children.get(segment);
+  if (!next) {
+    next = newNode();
+    node.children.set(segment, next);
+  }
+  return next;
+}
 
 class SourceIndex {
   private p = 0;
-  /** Paths written out: a key before `=`, or a table header; first one wins. */
-  private readonly written = new Map<string, number>();
-  /** Tables only implied by a longer header or dotted key. */
-  private readonly implied = new Map<string, number>();
-  /** How many `[[...]]` entries each array of tables has had so far. */
-  private readonly arrays = new Map<string, number>();
+  private readonly root = newNode();
   private readonly lineStarts: number[] = [0];
 
   constructor(private readonly s: string) {
     for (let i = 0; i < s.length; i += 1) if (s[i] === '\n') this.lineStarts.push(i + 1);
   }
 
+  /** The longest prefix of `path` that is written or implied; a column only for the whole path. */
   locate(path: KeyPath): SourcePosition | undefined {
-    for (let n = path.length; n > 0; n -= 1) {
-      const key = keyOf(path.slice(0, n));
-      const offset = this.written.get(key) ?? this.implied.get(key);
-      if (offset === undefined) continue;
-      const position = this.position(offset);
-      return n === path.length ? position : { line: position.line };
+    let node: PathNode | undefined = this.root;
+    let found: { offset: number; depth: number } | undefined;
+    for (const [i, segment] of path.entries()) {
+      node = node.children.get(segment);
+      if (!node) break;
+      const offset = node.written ?? node.implied;
+      if (offset !== undefined) found = { offset, depth: i + 1 };
     }
-    return undefined;
+    if (!found) return undefined;
+    const position = this.position(found.offset);
+    return found.depth === path.length ? position : { line: position.line };
   }
 
   scanDocument(): void {
-    let table: KeyPath = [];
+    let table = this.root;
     while (this.p < this.s.length) {
       this.skipBlank(true);
       if (this.p >= this.s.length) break;
@@ -77,43 +101,47 @@ class SourceIndex {
     }
   }
 
-  private header(): KeyPath | undefined {
+  /** A `[table]` or `[[array.of.tables]]` header; gives the table its keys go into. */
+  private header(): PathNode | undefined {
     const start = this.p;
     const isArray = this.s[this.p + 1] === '[';
     this.p += isArray ? 2 : 1;
     const keys = this.key();
     if (keys.length === 0) return undefined;
-    const path: (string | number)[] = [];
+    let node = this.root;
     keys.forEach((segment, i) => {
-      path.push(segment);
+      node = child(node, segment);
       const last = i === keys.length - 1;
-      const count = this.arrays.get(keyOf(path));
+      const count = node.entries;
       if (last && isArray) {
-        this.arrays.set(keyOf(path), (count ?? 0) + 1);
-        this.remember(this.implied, path, start);
-        path.push(count ?? 0);
+        node.entries = (count ?? 0) + 1;
+        node.implied ??= start;
+        node = child(node, count ?? 0);
       } else {
         // a header naming an array of tables means its latest entry
-        if (count !== undefined) path.push(count - 1);
-        if (!last) this.remember(this.implied, path, start);
+        if (count !== undefined) node = child(node, count - 1);
+        if (!last) node.implied ??= start;
       }
     });
-    this.remember(this.written, path, start);
-    return path;
+    node.written ??= start;
+    return node;
   }
 
-  private keyValue(table: KeyPath): void {
+  private keyValue(table: PathNode): void {
     const start = this.p;
     const keys = this.key();
     if (keys.length === 0) return;
     this.skipBlank(false);
     if (this.s[this.p] !== '=') return;
     this.p += 1;
-    for (let n = 1; n < keys.length; n += 1) this.remember(this.implied, [...table, ...keys.slice(0, n)], start);
-    const path = [...table, ...keys];
-    this.remember(this.written, path, start);
+    let node = table;
+    keys.forEach((segment, i) => {
+      node = child(node, segment);
+      if (i < keys.length - 1) node.implied ??= start;
+    });
+    node.written ??= start;
     this.skipBlank(false);
-    this.value(path);
+    this.value(node);
   }
 
   /** A dotted key: bare, "basic" or 'literal' segments; empty when there is none here. */
@@ -166,12 +194,12 @@ class SourceIndex {
     return simple[c] ?? c;
   }
 
-  private value(path: KeyPath): void {
+  private value(node: PathNode): void {
     const s = this.s;
     if (s.startsWith('"""', this.p) || s.startsWith("'''", this.p)) this.multilineString();
     else if (s[this.p] === '"' || s[this.p] === "'") this.quotedKey(s[this.p] ?? '"');
-    else if (s[this.p] === '[') this.array(path);
-    else if (s[this.p] === '{') this.inlineTable(path);
+    else if (s[this.p] === '[') this.array(node);
+    else if (s[this.p] === '{') this.inlineTable(node);
     else while (this.p < s.length && !',]}#\r\n'.includes(s[this.p] ?? '')) this.p += 1;
   }
 
@@ -189,18 +217,18 @@ class SourceIndex {
     }
   }
 
-  private array(path: KeyPath): void {
+  private array(node: PathNode): void {
     let index = 0;
     this.items(']', (c) => {
-      const element = [...path, index];
-      if (c === '{') this.remember(this.written, element, this.p);
+      const element = child(node, index);
+      if (c === '{') element.written ??= this.p;
       this.value(element);
       index += 1;
     });
   }
 
-  private inlineTable(path: KeyPath): void {
-    this.items('}', () => this.keyValue(path));
+  private inlineTable(node: PathNode): void {
+    this.items('}', () => this.keyValue(node));
   }
 
   /**
@@ -240,11 +268,6 @@ class SourceIndex {
   private skipRestOfLine(): void {
     const end = this.s.indexOf('\n', this.p);
     this.p = end < 0 ? this.s.length : end + 1;
-  }
-
-  private remember(map: Map<string, number>, path: KeyPath, offset: number): void {
-    const key = keyOf(path);
-    if (!map.has(key)) map.set(key, offset);
   }
 
   private position(offset: number): SourcePosition {

@@ -37,7 +37,7 @@ export async function resolveConfig(config: Config, lookup: Lookup = systemLooku
       [...hostnames].map(async (host) => {
         const answer: Answer = await Promise.resolve()
           .then(() => lookup(host, { all: true }))
-          .then((found) => ({ ok: true as const, addresses: found.map((a) => a.address) }))
+          .then((found) => ({ ok: true as const, addresses: ipAddresses(found) }))
           .catch((reason: unknown) => ({ ok: false as const, reason }));
         return [host, answer] as const;
       }),
@@ -71,8 +71,33 @@ export async function resolveConfig(config: Config, lookup: Lookup = systemLooku
   return deepFreeze<Config>({ ...config, pools });
 }
 
+/**
+ * The addresses in a lookup's answer. A custom lookup may answer anything: what is not a
+ * list of IP addresses throws, and so fails that hostname like a lookup error.
+ */
+function ipAddresses(found: unknown): string[] {
+  if (!Array.isArray(found)) throw new Error(`the lookup answered ${showValue(found)}, not a list of addresses`);
+  return found.map((entry: unknown) => {
+    const address = (entry as { address?: unknown } | null | undefined)?.address;
+    if (typeof address !== 'string' || isIP(address) === 0) throw new Error(`the lookup answered ${showValue(address)}, not an IP address`);
+    return address;
+  });
+}
+
+/** Why a lookup failed, on one line: its error code, else its message, else the value thrown. */
 function failureReason(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
   if (typeof code === 'string') return code;
-  return err instanceof Error ? err.message : String(err);
+  const text = err instanceof Error ? err.message : typeof err === 'string' ? err : showValue(err);
+  return text.split(/\r?\n/)[0] ?? '';
+}
+
+/** Any value as text; never throws (`String` does, for an object with no prototype). */
+function showValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }

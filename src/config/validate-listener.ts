@@ -39,8 +39,10 @@ export function validateListener(entry: Fields, index: number, pools: readonly s
   }
   const pool = entry.require('pool') ? entry.text('pool') : undefined;
   if (pool !== undefined && !pools.includes(pool)) {
+    // pool names are TOML keys, so any text: quoted as keys are, so a message stays one line
     const near = suggest(pool, pools);
-    const hint = near !== undefined ? `; did you mean "${near}"?` : pools.length > 0 ? `; pools defined: ${pools.join(', ')}` : '; no [pool.<name>] table is defined';
+    const defined = pools.map((p) => formatKeyPath([p])).join(', ');
+    const hint = near !== undefined ? `; did you mean ${JSON.stringify(near)}?` : pools.length > 0 ? `; pools defined: ${defined}` : '; no [pool.<name>] table is defined';
     entry.issues.add(entry.at('pool'), `no pool named ${JSON.stringify(pool)}${hint}`);
   }
   const listener: ListenerConfig = {

@@ -21,7 +21,8 @@ export const builtinPolicies: Readonly<Record<string, PolicyFactory>> = Object.f
 
 /** The factory for a policy name, or a PolicyError naming the ones there are. */
 export function policyFactory(name: string, policies = builtinPolicies): PolicyFactory {
-  const factory = policies[name];
+  // Own names only: "constructor" or "__proto__" must not find Object's members.
+  const factory = Object.hasOwn(policies, name) ? policies[name] : undefined;
   if (!factory) {
     throw new PolicyError(`unknown policy "${name}"; available: ${Object.keys(policies).join(', ')}`);
   }

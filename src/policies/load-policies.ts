@@ -123,7 +123,13 @@ export async function importPolicy(path: string, keyPath = 'policy'): Promise<Po
 }
 
 function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
+  if (!(err instanceof Error)) {
+    try {
+      return String(err);
+    } catch {
+      return `it threw ${describeValue(err)}`; // an object String() cannot convert (no prototype)
+    }
+  }
   const first = err.message.split('\n')[0] ?? '';
   return err.name === 'Error' ? first : `${err.name}: ${first}`;
 }
