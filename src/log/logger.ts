@@ -52,6 +52,9 @@ export function createLogger(options: { level: LevelName; format: LogFormat; sin
   };
 }
 
+/** A failed write is sonic-boom's 'error' event to report, which is ignored above. */
+const ignoreFlushResult = (): void => undefined;
+
 /** How long a log line may wait in the buffer when traffic is light. */
 const FLUSH_MS = 50;
 
@@ -74,7 +77,10 @@ function createFdSink(fd: number): LogSink {
   let flushTimer: NodeJS.Timeout | undefined;
   const flushSoon = (): void => {
     flushTimer = undefined;
-    boom.flush();
+    // With a callback, a flush asked for while a write is in flight happens once that
+    // write is done; without one, sonic-boom drops it and up to 4 KiB of lines would wait
+    // for the next line logged, however late.
+    boom.flush(ignoreFlushResult);
   };
   return {
     write: (line) => {
