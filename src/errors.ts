@@ -51,12 +51,21 @@ export type ConnectFailureReason = 'refused' | 'timeout' | 'error';
 /** A connect attempt to a backend failed before the connection was established. */
 export class UpstreamConnectError extends RxlbError {
   override readonly code = 'RXLB_ERR_UPSTREAM_CONNECT';
+  readonly local: string | undefined;
   constructor(
     readonly backend: string,
     readonly reason: ConnectFailureReason,
-    options?: ErrorOptions,
+    options?: ErrorOptions & {
+      /**
+       * rxlb's own failure, not the backend's: out of descriptors, buffers or local
+       * ports (the errno code). Another backend would fail the same way, and the
+       * backend is not to blame.
+       */
+      readonly local?: string;
+    },
   ) {
-    super(`connect to ${backend} failed: ${reason}`, options);
+    super(`connect to ${backend} failed: ${options?.local ? `${reason} (${options.local} in rxlb)` : reason}`, options);
+    this.local = options?.local;
   }
 }
 

@@ -3,6 +3,7 @@ import { adminHandlers } from './admin/handlers.js';
 import type { ReloadResult } from './admin/types.js';
 import type { Endpoint } from './config/types.js';
 import { adminServer$ } from './io/admin-http.js';
+import { connectionCapFor, openFileLimit } from './io/descriptor-limit.js';
 import { healthProbe$ } from './io/health-probe.js';
 import { tcpIo } from './io/tcp.js';
 import { udpIo } from './io/udp.js';
@@ -42,12 +43,16 @@ export interface RunOptions {
  * cannot bind (nothing is left listening then).
  */
 export async function run(options: RunOptions): Promise<void> {
+  const { log, onEvent, admin } = options;
   const commands = new Subject<AdminAction>();
+  // As many connections as the descriptor limit has room for, whatever the config says.
+  const openFiles = openFileLimit();
+  const connectionCap = openFiles === undefined ? undefined : connectionCapFor(openFiles);
+  if (openFiles !== undefined) log.info('descriptor limit', { open_files: openFiles, max_connections: connectionCap });
   const balancer = createBalancer(
     { config$: options.config$, stop$: options.stop$, commands$: commands },
-    { io: tcpIo, udp: udpIo, probe$: healthProbe$, now: () => Math.round(performance.now()), policies: options.policies },
+    { io: tcpIo, udp: udpIo, probe$: healthProbe$, now: () => Math.round(performance.now()), policies: options.policies, connectionCap },
   );
-  const { log, onEvent, admin } = options;
   const drained = new Subject<void>();
   const admin$ = admin ? adminApi$(admin, balancer.state, (action) => commands.next(action)) : EMPTY;
   await lastValueFrom(

@@ -5,6 +5,9 @@ import { UpstreamConnectError } from '../errors.js';
 import { formatHostPort } from '../config/endpoint.js';
 import { ignoreErrors } from './ignore.js';
 
+/** Connect errors that are rxlb's own: no descriptor, buffer or local port left for the socket. */
+const LOCAL_ERRORS = new Set(['EMFILE', 'ENFILE', 'ENOBUFS', 'ENOMEM', 'EADDRNOTAVAIL']);
+
 /**
  * Connects to a backend: emits the socket once connected, then completes, handing the
  * socket over to the subscriber (completing releases this chain, so a long connection
@@ -17,7 +20,8 @@ export function tcpConnect$(target: Endpoint): Observable<net.Socket> {
     let handedOver = false;
     const onError = (err: NodeJS.ErrnoException): void => {
       const reason = err.code === 'ECONNREFUSED' ? 'refused' : 'error';
-      subscriber.error(new UpstreamConnectError(formatHostPort(target.host, target.port), reason, { cause: err }));
+      const local = err.code !== undefined && LOCAL_ERRORS.has(err.code) ? err.code : undefined;
+      subscriber.error(new UpstreamConnectError(formatHostPort(target.host, target.port), reason, { cause: err, local }));
     };
     socket.on('error', onError);
     socket.once('connect', () => {

@@ -26,6 +26,11 @@ export function logEvent(log: Logger, event: BalancerEvent): void {
       log.trace('connecting', { listener: event.listener, client: event.client, backend: event.backend, attempt: event.attempt });
       return;
     case 'conn-failed':
+      if (event.local) {
+        // rxlb itself ran short (descriptors): worth a warning without -v
+        log.warn('connect failed', { listener: event.listener, client: event.client, backend: event.backend, reason: event.reason, attempt: event.attempt, error: event.local });
+        return;
+      }
       log.debug('connect failed', { listener: event.listener, client: event.client, backend: event.backend, reason: event.reason, attempt: event.attempt });
       return;
     case 'conn-connected':

@@ -89,6 +89,11 @@ export interface BalancerDeps<C, U, L = unknown, S = unknown> {
   readonly probe$?: HealthIo['probe$'];
   /** A number in [0, 1) for the jitter of health checks; default Math.random. */
   readonly random?: () => number;
+  /**
+   * The most connections (and UDP sessions) the process may hold, whatever the config
+   * says: what its descriptor limit allows (`connectionCapFor`). Default: no cap.
+   */
+  readonly connectionCap?: number;
 }
 
 export interface Balancer {
@@ -194,6 +199,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
       route: (pool: string) => routes(pool),
       cut: (closed: ConnClosed) => cut.next(closed),
       now: deps.now,
+      connectionCap: deps.connectionCap ?? Infinity,
     };
 
     const sockets = createSocketTable<C, L>(deps);
@@ -213,7 +219,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
       // The socket is already bound: the listener reads it from where binding left off.
       const io = udp && { ...udp, listen$: () => concat(of(socket.listening), socket.events$) };
       return io
-        ? udpListener$(slot.listener, { io, state: context.state, route: context.route, now: deps.now, stop$: ended$, cut: (event) => cut.next(event) })
+        ? udpListener$(slot.listener, { io, state: context.state, route: context.route, now: deps.now, stop$: ended$, cut: (event) => cut.next(event), connectionCap: context.connectionCap })
         : throwError(() => new ListenError(`listener ${slot.listener.name}: protocol "udp" needs the UDP io, which was not given`));
     };
 

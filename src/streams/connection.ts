@@ -15,6 +15,8 @@ export interface ConnectionContext<C, U> extends EstablishContext<U> {
    */
   readonly cut: (closed: ConnClosed) => void;
   readonly now: () => number;
+  /** The most connections the process may hold (from its descriptor limit); Infinity for none. */
+  readonly connectionCap: number;
 }
 
 /**
@@ -76,7 +78,7 @@ export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<
     // state at once, and this connection must not count against its own limit.
     const state = ctx.state();
     const pool = state.pools[listener.pool]?.config;
-    const full = atLimit(state, listener.name);
+    const full = atLimit(state, listener.name, ctx.connectionCap);
     subscriber.next({ type: 'conn-opened', listener: listener.name, client });
     if (!pool || full) {
       finish(pool ? 'limit' : 'no_backend');
@@ -111,10 +113,10 @@ export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<
   });
 }
 
-function atLimit(state: BalancerState, listener: string): boolean {
+function atLimit(state: BalancerState, listener: string, cap: number): boolean {
   const own = state.listeners[listener];
   const globalMax = state.config?.global.maxConnections ?? 0;
-  if (globalMax > 0 && state.active >= globalMax) return true;
+  if (state.active >= (globalMax > 0 ? Math.min(globalMax, cap) : cap)) return true;
   return own !== undefined && own.config.maxConnections > 0 && own.active >= own.config.maxConnections;
 }
 

@@ -38,7 +38,8 @@ export interface EstablishContext<U> {
  * 1. Read the latest state; take the eligible backends this client has not tried.
  * 2. Ask the pool's policy to pick one; connect within `connect_timeout`.
  * 3. A connect failure moves on to another backend (`retry`, resubscribing step 1),
- *    at most `retries` times; nothing has been forwarded yet, so nothing is lost.
+ *    at most `retries` times; nothing has been forwarded yet, so nothing is lost. A
+ *    failure of rxlb's own (out of descriptors) is not retried: it would fail anywhere.
  * 4. Errors: UpstreamConnectError when every try failed, NoBackendError when no backend
  *    is up, LimitError when every eligible backend is full.
  */
@@ -77,7 +78,8 @@ export function establish$<U>(
               catchError((err: unknown) => {
                 const failure = err instanceof UpstreamConnectError ? err : new UpstreamConnectError(target.address, 'error', { cause: err });
                 lastFailure = failure;
-                return concat(of<EstablishStep<U>>({ type: 'conn-failed', ...tag, reason: failure.reason }), throwError(() => failure));
+                const failed: ConnFailed = failure.local ? { type: 'conn-failed', ...tag, reason: failure.reason, local: failure.local } : { type: 'conn-failed', ...tag, reason: failure.reason };
+                return concat(of<EstablishStep<U>>(failed), throwError(() => failure));
               }),
             ),
           );
@@ -86,7 +88,8 @@ export function establish$<U>(
     });
 
     return attempt$.pipe(
-      retry({ count: pool.retries, delay: (err: unknown) => (err instanceof UpstreamConnectError ? of(0) : throwError(() => err)) }),
+      // A failure of rxlb's own (out of descriptors) would fail on any backend: no retry.
+      retry({ count: pool.retries, delay: (err: unknown) => (err instanceof UpstreamConnectError && !err.local ? of(0) : throwError(() => err)) }),
     );
   });
 }

@@ -47,6 +47,11 @@ export interface ConnFailed {
   readonly backend: string;
   readonly attempt: number;
   readonly reason: ConnectFailureReason;
+  /**
+   * Set when the failure was rxlb's own (the errno code, such as EMFILE): the backend
+   * is not counted against, by passive checks or in its failures.
+   */
+  readonly local?: string;
 }
 
 /** The attempt succeeded; bytes flow from here on. */

@@ -101,7 +101,8 @@ export function reducePassive(table: PassiveTable, input: PassiveInput): Passive
         timers: NOTHING,
       };
     case 'conn-failed':
-      return failed(table, input.pool, input.backend);
+      // A failure of rxlb's own (out of descriptors) says nothing about the backend.
+      return input.local ? { table, events: NOTHING, timers: NOTHING } : failed(table, input.pool, input.backend);
     case 'ejection-over': {
       const backend = table.pools[input.pool]?.backends[input.backend];
       if (backend?.ejection !== input.id) return { table, events: NOTHING, timers: NOTHING };

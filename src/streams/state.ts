@@ -150,6 +150,14 @@ export function reduceBackendState(state: BalancerState, event: StateEvent): Bal
         stats: withTraffic(state, b.stats, event.listener, (t) => ({ ...t, active: t.active + 1 })),
       }));
     case 'conn-failed':
+      if (event.local) {
+        // rxlb's own failure: the backend is not to blame, only the slot is given back.
+        return withBackend(state, event.pool, event.backend, (b) => ({
+          ...b,
+          active: b.active - 1,
+          stats: withTraffic(state, b.stats, event.listener, (t) => ({ ...t, active: t.active - 1 })),
+        }));
+      }
       return withBackend(state, event.pool, event.backend, (b) => ({
         ...b,
         active: b.active - 1,

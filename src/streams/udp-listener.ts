@@ -30,6 +30,8 @@ export interface UdpListenerContext<L, S> {
    * `stop$` (cut at the end of the grace period): it can no longer emit them.
    */
   readonly cut: (event: UdpListenerEvent) => void;
+  /** The most connections and sessions the process may hold (from its descriptor limit); Infinity for none. */
+  readonly connectionCap: number;
 }
 
 /**
@@ -187,7 +189,7 @@ export function udpListener$<L, S>(listener: ListenerConfig, ctx: UdpListenerCon
         switch (event.type) {
           case 'datagram': {
             const key = formatHostPort(event.client.address, event.client.port);
-            const room = table.sessions.has(key) || hasRoom(ctx.state(), listener.name);
+            const room = table.sessions.has(key) || hasRoom(ctx.state(), listener.name, ctx.connectionCap);
             dispatch({ type: 'datagram', key, client: event.client, data: event.data, at: ctx.now(), room });
             return;
           }
@@ -232,9 +234,9 @@ export function udpListener$<L, S>(listener: ListenerConfig, ctx: UdpListenerCon
 }
 
 /** Whether the process and the listener are under their `max_connections` (sessions count as connections). */
-function hasRoom(state: BalancerState, listener: string): boolean {
+function hasRoom(state: BalancerState, listener: string, cap: number): boolean {
   const globalMax = state.config?.global.maxConnections ?? 0;
-  if (globalMax > 0 && state.active >= globalMax) return false;
+  if (state.active >= (globalMax > 0 ? Math.min(globalMax, cap) : cap)) return false;
   const own = state.listeners[listener];
   return own === undefined || own.config.maxConnections === 0 || own.active < own.config.maxConnections;
 }

@@ -20,15 +20,15 @@ const client: FakeSocket = { id: 'client' };
 const upstream = (address: string): FakeSocket => ({ id: `up:${address}` });
 const accepted = (cfg: Config): Accepted<FakeSocket> => ({ listener: cfg.listeners[0]!, socket: client, client: { address: '10.9.9.9', port: 5555 } });
 
-function context(rx: TestScheduler, cfg: Config, io: ReturnType<typeof fakeIo>, cut: ConnClosed[] = []): ConnectionContext<FakeSocket, FakeSocket> {
+function context(rx: TestScheduler, cfg: Config, io: ReturnType<typeof fakeIo>, cut: ConnClosed[] = [], connectionCap = Infinity): ConnectionContext<FakeSocket, FakeSocket> {
   const state = reduceBackendState(initialState, { type: 'config', config: cfg });
   const router = createRouter(roundRobin());
-  return { io, state: () => state, route: () => router.route, cut: (c) => cut.push(c), now: () => rx.now() };
+  return { io, state: () => state, route: () => router.route, cut: (c) => cut.push(c), now: () => rx.now(), connectionCap };
 }
 
-function run(rx: TestScheduler, cfg: Config, io: ReturnType<typeof fakeIo>, cut: ConnClosed[] = []) {
+function run(rx: TestScheduler, cfg: Config, io: ReturnType<typeof fakeIo>, cut: ConnClosed[] = [], connectionCap = Infinity) {
   const closed: ConnClosed[] = [];
-  const events$ = connection$(accepted(cfg), context(rx, cfg, io, cut));
+  const events$ = connection$(accepted(cfg), context(rx, cfg, io, cut, connectionCap));
   const collected$ = events$.pipe(
     map((e) => {
       if (e.type === 'conn-closed') closed.push(e);
@@ -75,6 +75,37 @@ describe('connection$', () => {
       expect(closed[0]?.backend).toBe('10.0.0.2:80');
       expect(closed[0]?.reason).toBe('client_closed');
       expect(io.refuse).not.toHaveBeenCalled();
+    });
+  });
+
+  it('does not retry a failure of its own (out of descriptors) on another backend, and says which it was', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const emfile = cold<FakeSocket>('5ms #', undefined, new UpstreamConnectError('10.0.0.1:80', 'error', { local: 'EMFILE' }));
+      const second = cold('(u|)', { u: upstream('10.0.0.2:80') });
+      const io = fakeIo({ connect: (a) => (a === '10.0.0.1:80' ? emfile : second) });
+      const events$ = connection$(accepted(three), context(rx, three, io));
+      expectObservable(events$).toBe('(oa) 1ms (fx|)', {
+        o: { type: 'conn-opened', listener: 'front', client: '10.9.9.9:5555' },
+        a: { type: 'conn-attempt', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: '10.0.0.1:80', attempt: 1 },
+        f: { type: 'conn-failed', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: '10.0.0.1:80', attempt: 1, reason: 'error', local: 'EMFILE' },
+        x: { type: 'conn-closed', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: undefined, bytesUp: 0, bytesDown: 0, durationMs: 5, reason: 'connect_failed' },
+      });
+      expectSubscriptions(second.subscriptions).toBe([]);
+      rx.flush();
+      expect(io.refuse).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it('refuses with `limit` once the process holds as many connections as its descriptors allow', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable }) => {
+      const io = fakeIo({ connect: () => cold('(u|)', { u: upstream('10.0.0.1:80') }) });
+      // the state says no connection is open, and the cap is 0: full
+      const { collected$, closed } = run(rx, three, io, [], 0);
+      expectObservable(collected$).toBe('(ox|)', letters);
+      rx.flush();
+      expect(closed[0]?.reason).toBe('limit');
     });
   });
 

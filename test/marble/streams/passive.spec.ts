@@ -49,6 +49,13 @@ describe('reducePassive', () => {
     expect(step.timers).toEqual([{ pool: 'web', backend: A, id: 1, forMs: 10 }]);
   });
 
+  it('counts no failure of rxlb’s own (out of descriptors) against a backend', () => {
+    const emfile: ConnFailed = { ...fail(A), reason: 'error', local: 'EMFILE' };
+    const { step, events } = fold([{ type: 'config', config: cfg([A, B]) }, fail(A), fail(A), emfile, emfile, emfile]);
+    expect(events).toEqual([]);
+    expect(fold([fail(A)], step).events).toEqual([{ type: 'ejected', pool: 'web', backend: A, forMs: 10, count: 1, failures: 3 }]);
+  });
+
   it('starts counting again after a successful connect', () => {
     const { events } = fold([{ type: 'config', config: cfg([A, B]) }, fail(A), fail(A), ok(A), fail(A), fail(A)]);
     expect(events).toEqual([]);

@@ -123,4 +123,14 @@ describe('reduceBackendState', () => {
     expect(reloaded.reloads).toEqual({ success: 1, failure: 1 });
     expect(counts(fold([{ type: 'admin', pool: 'web', backend: '10.0.0.1:80', action: 'enable' }], reloaded))?.[0]?.[1]).toBe('up');
   });
+
+  it('gives the slot back but does not blame the backend for a failure of rxlb’s own', () => {
+    const s = fold([
+      { type: 'config', config: cfg },
+      { type: 'conn-attempt', ...tag, backend: '10.0.0.1:80', attempt: 1 },
+      { type: 'conn-failed', ...tag, backend: '10.0.0.1:80', attempt: 1, reason: 'error', local: 'EMFILE' },
+    ]);
+    expect(counts(s)?.[0]).toEqual(['10.0.0.1:80', 'up', 0, 0, 0, 0]);
+    expect(s.pools.web?.backends[0]?.stats.connectFailures).toEqual({ refused: 0, timeout: 0, error: 0 });
+  });
 });
