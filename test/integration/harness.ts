@@ -31,9 +31,13 @@ export interface Rxlb {
 
 const running = new Set<ChildProcess>();
 
-/** Starts `node dist/cli.js ...args --log-format json`. */
-export function startRxlb(args: readonly string[]): Rxlb {
-  const child = spawn(process.execPath, [CLI, ...args, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `node dist/cli.js ...args --log-format json`; `prefix` runs it through another
+ * command (`['prlimit', '--nofile=64:64', '--']`).
+ */
+export function startRxlb(args: readonly string[], prefix: readonly string[] = []): Rxlb {
+  const command = [...prefix, process.execPath, CLI, ...args, '--log-format', 'json'];
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const records: LogRecord[] = [];
   const waiters: { match: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }[] = [];
