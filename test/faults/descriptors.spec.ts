@@ -1,21 +1,21 @@
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { type LogRecord, connect, echo, listeningPort, pattern, readAll, sha256, startRxlb, testServers } from '../integration/harness.js';
+import { type LogRecord, connect, echo, pattern, readAll, sha256, testServers } from '../integration/harness.js';
 import {
-  KiB,
-  NOTHING_OPEN,
-  adminOf,
   childBackends,
   closedRecords,
   descriptorLimit,
+  KiB,
   limitDescriptors,
   logOneMore,
   metricSum,
+  NOTHING_OPEN,
   openByCounters,
   poolConfig,
   settledSocketCount,
   socketCount,
+  startWatched,
   tcpSocketsOn,
   totalsByCounters,
   totalsByRecords,
@@ -62,11 +62,7 @@ describe('descriptors', () => {
     ['even', 'accept'],
   ] as const)('running out of descriptors (%s number free, so %s fails): rxlb keeps running, cuts what it cannot serve, serves again once the load is gone', async (parity, fails) => {
     const backends = [await server(echo), await server(echo)];
-    const rxlb = startRxlb(['-c', poolConfig({ backends: backends.map((b) => b.address), passiveFailures: 2 }), '-v', '--admin', '127.0.0.1:0']);
-    const port = await listeningPort(rxlb, 'web');
-    const admin = await adminOf(rxlb);
-    const pid = rxlb.child.pid!;
-    const baseline = socketCount(pid);
+    const { rxlb, port, admin, pid, baseline } = await startWatched(['-c', poolConfig({ backends: backends.map((b) => b.address), passiveFailures: 2 }), '-v']);
     const low = readdirSync(`/proc/${pid}/fd`).filter((fd) => Number(fd) < 64).length;
     expect(low).toBeLessThan(40); // room under the limit for a few connections, not for all
     const limit = (64 - low) % 2 === (parity === 'odd' ? 1 : 0) ? 64 : 65;
@@ -135,11 +131,7 @@ describe('descriptors', () => {
 
   it('started under a low `ulimit -n`: connections past what it allows are refused as `limit`, visibly, and it serves again', async () => {
     const backends = [await server(echo), await server(echo)];
-    const rxlb = startRxlb(['-c', poolConfig({ backends: backends.map((b) => b.address), passiveFailures: 2 }), '-v', '--admin', '127.0.0.1:0'], ['prlimit', '--nofile=64:64', '--']);
-    const port = await listeningPort(rxlb, 'web');
-    const admin = await adminOf(rxlb);
-    const pid = rxlb.child.pid!;
-    const baseline = socketCount(pid);
+    const { rxlb, port, admin, pid, baseline } = await startWatched(['-c', poolConfig({ backends: backends.map((b) => b.address), passiveFailures: 2 }), '-v'], ['prlimit', '--nofile=64:64', '--']);
     expect(await rxlb.waitFor((r) => r.msg === 'descriptor limit')).toMatchObject({ open_files: 64, max_connections: 16 });
 
     // 40 clients in waves of 10: the first 16 are served, the other 24 refused at once.
@@ -169,11 +161,7 @@ describe('descriptors', () => {
 
   it('thousands of concurrent connections held open, then all closed: rxlb holds exactly two sockets each, then none', async () => {
     const backend = await children.echo();
-    const rxlb = startRxlb([backend.address, '--admin', '127.0.0.1:0']);
-    const port = await listeningPort(rxlb);
-    const admin = await adminOf(rxlb);
-    const pid = rxlb.child.pid!;
-    const baseline = socketCount(pid);
+    const { rxlb, port, admin, pid, baseline } = await startWatched([backend.address]);
     const fds = readdirSync(`/proc/${pid}/fd`).length;
     const limit = descriptorLimit(pid);
     // Each connection costs rxlb two descriptors, and the hard limit here is 20,000 (it

@@ -5,7 +5,7 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach } from 'vitest';
-import { type LogRecord, type Rxlb, writeTemp } from '../integration/harness.js';
+import { type LogRecord, type Rxlb, listeningPort, startRxlb, writeTemp } from '../integration/harness.js';
 
 /*
  * Shared tools of the fault suite: what rxlb holds (sockets and memory, read from /proc),
@@ -460,4 +460,23 @@ export function totalsByRecords(records: readonly LogRecord[]): Totals {
     upstream: closed.reduce((n, r) => n + Number(r.bytes_up), 0),
     downstream: closed.reduce((n, r) => n + Number(r.bytes_down), 0),
   };
+}
+
+/** rxlb started for a fault case: with the admin API, bound, and its sockets at rest counted. */
+export interface Watched {
+  readonly rxlb: Rxlb;
+  readonly port: number;
+  readonly admin: Admin;
+  readonly pid: number;
+  /** Its sockets before any traffic: every case ends with this many again. */
+  readonly baseline: number;
+}
+
+/** Starts rxlb with `args` and the admin API on a free loopback port (`prefix` as startRxlb's). */
+export async function startWatched(args: readonly string[], prefix: readonly string[] = []): Promise<Watched> {
+  const rxlb = startRxlb([...args, '--admin', '127.0.0.1:0'], prefix);
+  const port = await listeningPort(rxlb);
+  const admin = await adminOf(rxlb);
+  const pid = rxlb.child.pid!;
+  return { rxlb, port, admin, pid, baseline: socketCount(pid) };
 }

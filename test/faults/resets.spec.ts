@@ -1,18 +1,17 @@
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { connect, listeningPort, startRxlb, testServers } from '../integration/harness.js';
+import { connect, testServers } from '../integration/harness.js';
 import {
-  KiB,
-  MiB,
-  NOTHING_OPEN,
-  adminOf,
   byteStream,
   closed,
   gone,
+  KiB,
+  MiB,
+  NOTHING_OPEN,
   openByCounters,
   readAtLeast,
   settledSocketCount,
-  socketCount,
+  startWatched,
   tally,
   totalsByCounters,
   totalsByRecords,
@@ -45,11 +44,7 @@ describe('resets mid-transfer', () => {
         maybeReset();
       });
     });
-    const rxlb = startRxlb([backend.address, '--admin', '127.0.0.1:0']);
-    const port = await listeningPort(rxlb);
-    const admin = await adminOf(rxlb);
-    const pid = rxlb.child.pid!;
-    const baseline = socketCount(pid);
+    const { rxlb, port, admin, pid, baseline } = await startWatched([backend.address]);
 
     const client = await connect(port);
     const clientAddress = `127.0.0.1:${client.localPort}`;
@@ -97,11 +92,7 @@ describe('resets mid-transfer', () => {
       socket.on('drain', pump);
       pump();
     });
-    const rxlb = startRxlb([backend.address, '--admin', '127.0.0.1:0']);
-    const port = await listeningPort(rxlb);
-    const admin = await adminOf(rxlb);
-    const pid = rxlb.child.pid!;
-    const baseline = socketCount(pid);
+    const { rxlb, port, admin, pid, baseline } = await startWatched([backend.address]);
 
     const client = await connect(port);
     const clientAddress = `127.0.0.1:${client.localPort}`;

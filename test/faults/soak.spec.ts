@@ -1,21 +1,21 @@
 import { createHash } from 'node:crypto';
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { type LogRecord, connect, listeningPort, readAll, startRxlb, testServers } from '../integration/harness.js';
+import { type LogRecord, connect, readAll, testServers } from '../integration/harness.js';
 import {
-  KiB,
-  MiB,
-  NOTHING_OPEN,
-  adminOf,
   byteStream,
   closed,
   closedRecords,
   gone,
+  KiB,
   logOneMore,
+  MiB,
+  NOTHING_OPEN,
   openByCounters,
   readAtLeast,
   settledSocketCount,
   socketCount,
+  startWatched,
   tally,
   totalsByCounters,
   totalsByRecords,
@@ -279,11 +279,7 @@ describe('soak', () => {
       address = s.address;
       return s;
     }));
-    const rxlb = startRxlb([...backends.map((b) => b.address), '--admin', '127.0.0.1:0']);
-    const port = await listeningPort(rxlb);
-    const admin = await adminOf(rxlb);
-    const pid = rxlb.child.pid!;
-    const baseline = socketCount(pid);
+    const { rxlb, port, admin, pid, baseline } = await startWatched([...backends.map((b) => b.address)]);
 
     const total = MIX.reduce((sum, [, w]) => sum + w, 0);
     const pick = (rand: () => number): Kind => {

@@ -2,20 +2,19 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { connect, echo, listeningPort, readAll, sha256, startRxlb, testServers } from '../integration/harness.js';
+import { connect, echo, readAll, sha256, testServers } from '../integration/harness.js';
 import {
-  BLACKHOLE_BACKLOG,
-  MiB,
-  NOTHING_OPEN,
   acceptQueue,
-  adminOf,
+  BLACKHOLE_BACKLOG,
   byteStream,
   childBackends,
   metricSum,
+  MiB,
+  NOTHING_OPEN,
   openByCounters,
   poolConfig,
   settledSocketCount,
-  socketCount,
+  startWatched,
   totalsByCounters,
   totalsByRecords,
   within,
@@ -32,11 +31,7 @@ describe('backends that do not answer', () => {
       backendEnded = once(socket, 'end');
       socket.on('data', (chunk: Buffer) => (backendGot += chunk.length)); // reads, never writes
     });
-    const rxlb = startRxlb(['-c', poolConfig({ backends: [backend.address], idleTimeout: '300ms' }), '--admin', '127.0.0.1:0']);
-    const port = await listeningPort(rxlb, 'web');
-    const admin = await adminOf(rxlb);
-    const pid = rxlb.child.pid!;
-    const baseline = socketCount(pid);
+    const { rxlb, port, admin, pid, baseline } = await startWatched(['-c', poolConfig({ backends: [backend.address], idleTimeout: '300ms' })]);
 
     const client: net.Socket = await connect(port);
     const clientAddress = `127.0.0.1:${client.localPort}`;
@@ -66,11 +61,7 @@ describe('backends that do not answer', () => {
   it('a backend that never accepts: connect_timeout, then the next backend, and the client sees no failure', async () => {
     const hole = await children.blackhole();
     const live = await server(echo);
-    const rxlb = startRxlb(['-c', poolConfig({ backends: [hole.address, live.address], policy: 'first', connectTimeout: '300ms', retries: 1 }), '-v', '--admin', '127.0.0.1:0']);
-    const port = await listeningPort(rxlb, 'web');
-    const admin = await adminOf(rxlb);
-    const pid = rxlb.child.pid!;
-    const baseline = socketCount(pid);
+    const { rxlb, port, admin, pid, baseline } = await startWatched(['-c', poolConfig({ backends: [hole.address, live.address], policy: 'first', connectTimeout: '300ms', retries: 1 }), '-v']);
     expect(acceptQueue(hole.port)).toBe(BLACKHOLE_BACKLOG + 1); // full: its SYNs are dropped
 
     const data = byteStream(5).next(MiB);

@@ -12,7 +12,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import { killAll } from '../integration/harness.js';
+import { killAll, refusedPort } from '../integration/harness.js';
 
 /** Where binaries are looked for: PATH, then the sbin folders a non-root PATH may lack (nginx is in /usr/sbin). */
 const SEARCH_PATH = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter((d) => d !== '');
@@ -54,15 +54,8 @@ export function scratchDir(prefix: string): string {
   return dir;
 }
 
-/** A TCP port free on 127.0.0.1 now: bound on port 0, then closed. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A TCP port free on 127.0.0.1 now: one that refuses connections until a server takes it. */
+export const freePort = refusedPort;
 
 /** A port free on 127.0.0.1 for both TCP and UDP now (iperf3 -u uses both on one port). */
 export async function freeTcpUdpPort(): Promise<number> {
