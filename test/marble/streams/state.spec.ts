@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StateEvent } from '../../../src/streams/events.js';
 import { type BalancerState, initialState, reduceBackendState } from '../../../src/streams/state.js';
-import { backend, config, pool } from '../fixtures.js';
+import { backend, config, listener, pool } from '../fixtures.js';
 
 const cfg = config([pool([backend('10.0.0.1:80'), backend('10.0.0.2:80', { weight: 3, backup: true })])]);
 const tag = { listener: 'front', pool: 'web', client: '1.2.3.4:5' };
@@ -132,5 +132,16 @@ describe('reduceBackendState', () => {
     ]);
     expect(counts(s)?.[0]).toEqual(['10.0.0.1:80', 'up', 0, 0, 0, 0]);
     expect(s.pools.web?.backends[0]?.stats.connectFailures).toEqual({ refused: 0, timeout: 0, error: 0 });
+  });
+
+  it('keeps listeners and pools in config order through connection events (what /status lists)', () => {
+    const two = config([pool([backend('10.0.0.1:80')]), pool([backend('10.0.1.1:80')], { name: 'api' })], [listener(), listener({ name: 'second', pool: 'api' })]);
+    const s = fold([
+      { type: 'config', config: two },
+      { type: 'conn-opened', listener: 'front', client: '1.2.3.4:5' },
+      { type: 'conn-attempt', listener: 'front', pool: 'web', client: '1.2.3.4:5', backend: '10.0.0.1:80', attempt: 1 },
+    ]);
+    expect(Object.keys(s.listeners)).toEqual(['front', 'second']);
+    expect(Object.keys(s.pools)).toEqual(['web', 'api']);
   });
 });
