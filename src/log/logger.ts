@@ -57,14 +57,27 @@ const ignoreFlushResult = (): void => undefined;
 
 /** How long a log line may wait in the buffer when traffic is light. */
 const FLUSH_MS = 50;
+/** Lines gather in one string until this many characters wait, then go to sonic-boom in one call. */
+const BATCH_CHARS = 4096;
 
 function createFdSink(fd: number): LogSink {
   // 16 MiB of backlog at most if the reader stalls; beyond it lines are dropped rather than memory grown.
-  const boom = new SonicBoom({ fd, sync: false, minLength: 4096, maxLength: 16 * 1024 * 1024 });
+  const boom = new SonicBoom({ fd, sync: false, minLength: BATCH_CHARS, maxLength: 16 * 1024 * 1024 });
   boom.on('error', () => undefined); // a closed stdout must not take the balancer down
+  // Lines are handed to sonic-boom a batch at a time, not one by one: its write() measures
+  // the UTF-8 length of the string it appends to on every call, which flattens and scans
+  // everything gathered so far (each line would cost as much as the batch before it).
+  let batch = '';
+  const handOver = (): void => {
+    if (batch === '') return;
+    const lines = batch;
+    batch = '';
+    boom.write(lines);
+  };
   // An exit we did not plan (an uncaught error) still writes what is buffered.
   const flushAtExit = (): void => {
     try {
+      handOver();
       boom.flushSync();
     } catch {
       // nothing more can be done while exiting
@@ -77,6 +90,7 @@ function createFdSink(fd: number): LogSink {
   let flushTimer: NodeJS.Timeout | undefined;
   const flushSoon = (): void => {
     flushTimer = undefined;
+    handOver();
     // With a callback, a flush asked for while a write is in flight happens once that
     // write is done; without one, sonic-boom drops it and up to 4 KiB of lines would wait
     // for the next line logged, however late.
@@ -84,7 +98,8 @@ function createFdSink(fd: number): LogSink {
   };
   return {
     write: (line) => {
-      boom.write(line);
+      batch += line;
+      if (batch.length >= BATCH_CHARS) handOver();
       if (flushTimer === undefined) {
         flushTimer = setTimeout(flushSoon, FLUSH_MS);
         flushTimer.unref();
@@ -93,6 +108,7 @@ function createFdSink(fd: number): LogSink {
     end: (cb) => {
       if (flushTimer !== undefined) clearTimeout(flushTimer);
       process.off('exit', flushAtExit);
+      handOver();
       boom.once('close', cb);
       boom.end();
     },
