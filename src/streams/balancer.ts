@@ -11,9 +11,7 @@ import {
   map,
   merge,
   mergeMap,
-  observeOn,
   of,
-  queueScheduler,
   scan,
   share,
   switchMap,
@@ -31,6 +29,7 @@ import { connection$ } from './connection.js';
 import type { ConfigChange } from './config-diff.js';
 import type { AdminAction, BackendStateChanged, ConfigApplied, ConnClosed, ConnEvent, ListenerReport, ReloadFailed, StateEvent } from './events.js';
 import { health$ } from './health.js';
+import { inOrder } from './in-order.js';
 import { passive$ } from './passive.js';
 import { perKey } from './per-key.js';
 import type { ConnectionIo, HealthIo, ListenEvent, ListenIo, UdpIo, UdpListenEvent } from './ports.js';
@@ -163,8 +162,9 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
     )
       .pipe(
         // Connection events are produced while routing reads the state, and ejections
-        // while folding them: fold everything in order.
-        observeOn(queueScheduler),
+        // while folding them: fold everything in order. (inOrder is observeOn(queueScheduler)
+        // without an action scheduled per event: four events per connection pass here.)
+        inOrder(),
         scan(
           (step: { state: BalancerState; changes: readonly BackendStateChanged[] }, event: StateEvent) => {
             const next = reduceBackendState(step.state, event);
