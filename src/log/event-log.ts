@@ -19,11 +19,13 @@ export function logEvent(log: Logger, event: BalancerEvent): void {
     case 'accept-error':
       log.warn('accept failed', { listener: event.listener.name, error: (event.error as NodeJS.ErrnoException).code ?? event.error.message });
       return;
+    // The per-connection trail is off by default: check before building its fields,
+    // which a level that is off would build for nothing three times per connection.
     case 'conn-opened':
-      log.debug('connection opened', { listener: event.listener, client: event.client });
+      if (log.enabled('debug')) log.debug('connection opened', { listener: event.listener, client: event.client });
       return;
     case 'conn-attempt':
-      log.trace('connecting', { listener: event.listener, client: event.client, backend: event.backend, attempt: event.attempt });
+      if (log.enabled('trace')) log.trace('connecting', { listener: event.listener, client: event.client, backend: event.backend, attempt: event.attempt });
       return;
     case 'conn-failed':
       if (event.local) {
@@ -34,7 +36,7 @@ export function logEvent(log: Logger, event: BalancerEvent): void {
       log.debug('connect failed', { listener: event.listener, client: event.client, backend: event.backend, reason: event.reason, attempt: event.attempt });
       return;
     case 'conn-connected':
-      log.debug('backend connected', { listener: event.listener, client: event.client, backend: event.backend, attempt: event.attempt });
+      if (log.enabled('debug')) log.debug('backend connected', { listener: event.listener, client: event.client, backend: event.backend, attempt: event.attempt });
       return;
     case 'conn-closed':
       if (event.datagrams !== undefined) {
