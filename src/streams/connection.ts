@@ -106,6 +106,7 @@ class OpenConnection<C, U> implements Observer<EstablishStep<U> | SpliceEnd>, Un
     this.upstream = step.socket;
     this.subscriber.next({ type: 'conn-connected', listener: this.listener.name, pool: pool.name, client: this.client, backend: step.backend, attempt: step.attempt });
     this.copy = this.ctx.io.splice$(this.socket, step.socket, pool.idleTimeoutMs).subscribe(this);
+    this.setup = undefined; // establish$ completes after this step: a long connection need not keep its subscriber
   }
 
   /** No backend could be connected: answer the client as `on_no_backend` says. */
