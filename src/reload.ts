@@ -12,6 +12,8 @@ export interface Reloader {
   request(): Promise<ReloadResult>;
   /** Sees the balancer's events, to answer each request with its outcome. */
   observe(event: BalancerEvent): void;
+  /** rxlb is shutting down: what waits, and every later request, is answered that nothing was reloaded. */
+  stop(): void;
 }
 
 /**
@@ -24,20 +26,27 @@ export interface Reloader {
 export function createReloader(initial: Config, load: () => Promise<Config>): Reloader {
   const requests = new Subject<(result: ReloadResult) => void>();
   const waiting: ((result: ReloadResult) => void)[] = [];
+  const stopping: ReloadResult = { ok: false, errors: ['rxlb is shutting down: nothing was reloaded'] };
+  let stopped = false;
   const proposals$ = requests.pipe(
     concatMap((answer) =>
       from(load().then((config): ConfigProposal => config, rejection)).pipe(
         // Waiting before the balancer sees it: a rejected proposal is answered at once.
-        tap(() => waiting.push(answer)),
+        tap(() => (stopped ? answer(stopping) : waiting.push(answer))),
       ),
     ),
   );
   return {
     config$: concat(of(initial), proposals$),
-    request: () => new Promise<ReloadResult>((resolve) => requests.next(resolve)),
+    request: () => new Promise<ReloadResult>((resolve) => (stopped ? resolve(stopping) : requests.next(resolve))),
     observe(event) {
       if (event.type === 'reloaded') waiting.shift()?.({ ok: true, changes: event.changes.map(describeChange) });
       if (event.type === 'reload-failed') waiting.shift()?.({ ok: false, errors: event.errors });
+    },
+    stop() {
+      stopped = true;
+      requests.complete(); // a load under way still finishes, unanswered by the balancer
+      for (const answer of waiting.splice(0)) answer(stopping);
     },
   };
 }

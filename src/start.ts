@@ -37,6 +37,8 @@ export async function start(backends: readonly string[], options: RootOptions): 
     Object.assign(policies, next.policies);
     return next.config;
   });
+  // Once draining, a reload is answered at once that nothing was reloaded.
+  const stopReloads = stop$.subscribe(() => reloader.stop());
   const hup = hangup$().subscribe(() => {
     log.info('reloading config', { signal: 'SIGHUP', file: options.config ?? null });
     void reloader.request();
@@ -58,6 +60,7 @@ export async function start(backends: readonly string[], options: RootOptions): 
     return 1;
   } finally {
     hup.unsubscribe();
+    stopReloads.unsubscribe();
     await log.close();
   }
 }
