@@ -4,8 +4,8 @@ import type { ListenerConfig, PoolConfig } from '../config/types.js';
 import { establish$, type EstablishContext, type EstablishStep } from './establish.js';
 import type { CloseReason, ConnClosed, ConnEvent } from './events.js';
 import { formatHostPort } from '../config/endpoint.js';
+import { hasRoom } from './limits.js';
 import type { Accepted, ConnectionIo, SpliceEnd } from './ports.js';
-import type { BalancerState } from './state.js';
 
 /** What one connection needs from the rest of the graph. */
 export interface ConnectionContext<C, U> extends EstablishContext<U> {
@@ -51,7 +51,7 @@ export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<
     // state at once, and this connection must not count against its own limit.
     const state = ctx.state();
     const pool = state.pools[listener.pool]?.config;
-    const full = atLimit(state, listener.name, ctx.connectionCap);
+    const full = !hasRoom(state, listener.name, ctx.connectionCap);
     const open = new OpenConnection(subscriber, ctx, socket, listener, pool, client);
     subscriber.next({ type: 'conn-opened', listener: listener.name, client });
     if (!pool || full) {
@@ -149,13 +149,6 @@ class OpenConnection<C, U> implements Observer<EstablishStep<U> | SpliceEnd>, Un
     if (cut) this.ctx.cut(cut);
     this.ctx.io.release(this.socket);
   }
-}
-
-function atLimit(state: BalancerState, listener: string, cap: number): boolean {
-  const own = state.listeners[listener];
-  const globalMax = state.config?.global.maxConnections ?? 0;
-  if (state.active >= (globalMax > 0 ? Math.min(globalMax, cap) : cap)) return true;
-  return own !== undefined && own.config.maxConnections > 0 && own.active >= own.config.maxConnections;
 }
 
 function refusalReason(err: unknown): CloseReason {

@@ -8,6 +8,7 @@ import { formatHostPort } from '../config/endpoint.js';
 import type { ListenEvent, UdpIo } from './ports.js';
 import type { Route } from './router.js';
 import type { BackendState, BalancerState } from './state.js';
+import { hasRoom } from './limits.js';
 import type { UdpDropped } from './udp-events.js';
 import { type SessionEffect, type SessionInput, type SessionTable, emptySessionTable, reduceSessions, sweepIntervalMs } from './udp-sessions.js';
 
@@ -231,12 +232,4 @@ export function udpListener$<L, S>(listener: ListenerConfig, ctx: UdpListenerCon
       end(); // a second time (after stop$) finds nothing left
     };
   });
-}
-
-/** Whether the process and the listener are under their `max_connections` (sessions count as connections). */
-function hasRoom(state: BalancerState, listener: string, cap: number): boolean {
-  const globalMax = state.config?.global.maxConnections ?? 0;
-  if (state.active >= (globalMax > 0 ? Math.min(globalMax, cap) : cap)) return false;
-  const own = state.listeners[listener];
-  return own === undefined || own.config.maxConnections === 0 || own.active < own.config.maxConnections;
 }
