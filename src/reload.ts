@@ -1,7 +1,7 @@
 import { type Observable, Subject, concat, concatMap, from, of, tap } from 'rxjs';
 import type { ReloadResult } from './admin/types.js';
 import type { Config } from './config/types.js';
-import { ConfigError, formatIssue } from './errors.js';
+import { problemLines } from './commands/report.js';
 import type { BalancerEvent, ConfigProposal } from './streams/balancer.js';
 import { describeChange } from './streams/config-diff.js';
 
@@ -53,6 +53,5 @@ export function createReloader(initial: Config, load: () => Promise<Config>): Re
 
 /** A config that did not load, with one line per problem, each naming where it is. */
 function rejection(err: unknown): ConfigProposal {
-  const errors = err instanceof ConfigError ? err.issues.map(formatIssue) : [err instanceof Error ? err.message : String(err)];
-  return { rejected: true, errors };
+  return { rejected: true, errors: problemLines(err) };
 }
