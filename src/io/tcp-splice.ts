@@ -26,8 +26,9 @@ const PEER_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
  * Everything here lives as long as the connection, and thousands of connections may
  * idle at once, so a copy is one small object (`Copy`, also the teardown), and the socket
  * listeners are module-level functions shared by every connection that find their copy
- * from `this` (the socket that emitted): no closures per connection. `on` rather than `once` throughout (each `once` allocates a wrapper),
- * and the handed-over sockets' placeholder error listener is taken off, not stacked.
+ * from `this` (the socket that emitted): no closures per connection. `on` rather than
+ * `once` throughout (each `once` allocates a wrapper), and the handed-over sockets'
+ * placeholder error listener is taken off, not stacked.
  */
 export function tcpSplice$(client: net.Socket, upstream: net.Socket, idleMs: number): Observable<SpliceEnd> {
   return new Observable<SpliceEnd>((subscriber) => {
