@@ -4,12 +4,12 @@
  */
 export * from './operators/index.js';
 export { createBalancer, type Balancer, type BalancerDeps, type BalancerEvent, type BalancerSources } from './streams/balancer.js';
-export { connection$, type ConnectionContext } from './streams/connection.js';
-export { createRouter, type Route } from './streams/router.js';
-export { eligible, type Eligibility } from './streams/eligible.js';
-export { health$, backendHealth$, countCheck, countChecks, type CheckCounts, type HealthDeps } from './streams/health.js';
-export { healthTargets, type HealthTarget } from './streams/health-target.js';
-export { passive$, reducePassive, ejectionMs, maxEjected, type PassiveEvent } from './streams/passive.js';
+export { connection$, type ConnectionContext } from './streams/tcp/connection.js';
+export { createRouter, type Route } from './streams/routing/router.js';
+export { eligible, type Eligibility } from './streams/routing/eligible.js';
+export { health$, backendHealth$, countCheck, countChecks, type CheckCounts, type HealthDeps } from './streams/health/checks.js';
+export { healthTargets, type HealthTarget } from './streams/health/targets.js';
+export { passive$, reducePassive, ejectionMs, maxEjected, type PassiveEvent } from './streams/health/passive.js';
 export {
   deriveStatus,
   initialState,
@@ -19,14 +19,14 @@ export {
   type BalancerState,
   type ListenerState,
   type PoolState,
-} from './streams/state.js';
-export type * from './streams/events.js';
+} from './streams/state/backend-state.js';
+export type * from './streams/state/events.js';
 export type * from './streams/ports.js';
 export type * from './config/types.js';
 export * from './errors.js';
 export { tcpIo } from './io/tcp.js';
 export { udpIo } from './io/udp.js';
-export { udpListener$, type UdpListenerContext, type UdpListenerEvent } from './streams/udp-listener.js';
+export { udpListener$, type UdpListenerContext, type UdpListenerEvent } from './streams/udp/listener.js';
 export {
   emptySessionTable,
   reduceSessions,
@@ -37,6 +37,6 @@ export {
   type SessionSettings,
   type SessionStep,
   type SessionTable,
-} from './streams/udp-sessions.js';
-export type * from './streams/udp-events.js';
+} from './streams/udp/sessions.js';
+export type * from './streams/udp/events.js';
 export { healthProbe$ } from './io/health-probe.js';

@@ -1,5 +1,5 @@
-import type { AdminAction, AdminActionName } from '../streams/events.js';
-import type { BalancerState } from '../streams/state.js';
+import type { AdminAction, AdminActionName } from '../streams/state/events.js';
+import type { BalancerState } from '../streams/state/backend-state.js';
 import type { Scrape } from '../metrics/metrics.js';
 import { statusView } from './status.js';
 import type { ActionResult, AdminHandlers, ReloadResult } from './types.js';

@@ -1,5 +1,5 @@
 import { formatHostPort } from '../config/endpoint.js';
-import type { BalancerState } from '../streams/state.js';
+import type { BalancerState } from '../streams/state/backend-state.js';
 import type { StatusView } from './types.js';
 
 /**

@@ -2,8 +2,8 @@ import { of, share, tap } from 'rxjs';
 import { quickConfig } from '../config/quick.js';
 import { fetchText, startDemoBackend } from '../io/demo-http.js';
 import { createLogger } from '../log/logger.js';
-import { run } from '../run.js';
-import { shutdownSignal$ } from '../signals.js';
+import { run } from '../daemon/run.js';
+import { shutdownSignal$ } from '../daemon/signals.js';
 import { reportError } from './report.js';
 
 const say = (text: string): void => void process.stdout.write(`${text}\n`);

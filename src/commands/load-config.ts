@@ -5,8 +5,8 @@ import { quickConfig } from '../config/quick.js';
 import { resolveConfig } from '../config/resolve.js';
 import type { Config } from '../config/types.js';
 import { ConfigError, RxlbError } from '../errors.js';
-import type { PolicyFactory } from '../operators/types.js';
-import { loadPolicies } from '../policies/load-policies.js';
+import type { PolicyFactory } from '../operators/policies/types.js';
+import { loadPolicies } from '../config/policy-modules.js';
 
 type LoadOptions = Omit<RootOptions, 'verbose'>;
 

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { Observable } from 'rxjs';
 import type { ListenerConfig } from '../config/types.js';
 import { ListenError } from '../errors.js';
-import type { ClientAddress } from '../operators/types.js';
+import type { ClientAddress } from '../operators/policies/types.js';
 import type { UdpListenEvent } from '../streams/ports.js';
 import { formatHostPort } from '../config/endpoint.js';
 import { describeBindError } from './bind-error.js';

@@ -1,5 +1,5 @@
 import type { BalancerEvent } from '../streams/balancer.js';
-import { describeChange } from '../streams/config-diff.js';
+import { describeChange } from '../streams/reload/config-diff.js';
 import type { Logger } from './logger.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BackendState, BalancerState, ListenerState, PoolState, Traffic } from '../streams/state.js';
+import type { BackendState, BalancerState, ListenerState, PoolState, Traffic } from '../streams/state/backend-state.js';
 
 /** The Prometheus text of every metric, with its content type. */
 export interface Scrape {

@@ -23,24 +23,24 @@ import {
 } from 'rxjs';
 import type { Config } from '../config/types.js';
 import { ListenError } from '../errors.js';
-import { builtinPolicies } from '../operators/registry.js';
-import type { PolicyFactory } from '../operators/types.js';
-import { connection$ } from './connection.js';
-import type { ConfigChange } from './config-diff.js';
-import type { AdminAction, BackendStateChanged, ConfigApplied, ConnClosed, ConnEvent, ListenerReport, ReloadFailed, StateEvent } from './events.js';
-import { health$ } from './health.js';
-import { inOrder } from './in-order.js';
-import { passive$ } from './passive.js';
-import { perKey } from './per-key.js';
+import { builtinPolicies } from '../operators/policies/registry.js';
+import type { PolicyFactory } from '../operators/policies/types.js';
+import { connection$ } from './tcp/connection.js';
+import type { ConfigChange } from './reload/config-diff.js';
+import type { AdminAction, BackendStateChanged, ConfigApplied, ConnClosed, ConnEvent, ListenerReport, ReloadFailed, StateEvent } from './state/events.js';
+import { health$ } from './health/checks.js';
+import { inOrder } from '../operators/in-order.js';
+import { passive$ } from './health/passive.js';
+import { perKey } from '../operators/per-key.js';
 import type { ConnectionIo, HealthIo, ListenEvent, ListenIo, UdpIo, UdpListenEvent } from './ports.js';
-import type { RouteTable } from './routing.js';
-import { routing$ } from './routing.js';
-import { type BalancerState, initialState, reduceBackendState } from './state.js';
-import type { BoundSocket } from './sockets.js';
-import { type Commit, type Outcome, type Slot, createSocketTable } from './socket-table.js';
-import { statusChanges } from './status-changes.js';
-import type { UdpDropped } from './udp-events.js';
-import { type UdpListenerEvent, udpListener$ } from './udp-listener.js';
+import type { RouteTable } from './routing/route-table.js';
+import { routing$ } from './routing/route-table.js';
+import { type BalancerState, initialState, reduceBackendState } from './state/backend-state.js';
+import type { BoundSocket } from './reload/bound-socket.js';
+import { type Commit, type Outcome, type Slot, createSocketTable } from './reload/socket-table.js';
+import { statusChanges } from './state/status-changes.js';
+import type { UdpDropped } from './udp/events.js';
+import { type UdpListenerEvent, udpListener$ } from './udp/listener.js';
 
 /** A reload that cannot be applied, as the reload path found it: the file is invalid. */
 export interface ConfigRejected {
@@ -204,7 +204,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
 
     const sockets = createSocketTable<C, L>(deps);
     const udp = deps.udp;
-    // A UDP listener runs its own sessions (src/streams/udp-listener.ts), which answer
+    // A UDP listener runs its own sessions (src/streams/udp/listener.ts), which answer
     // clients from its socket: so it runs downstream of the switch, as a connection does,
     // and the switch holds only a token whose end (stop$, or a set without it) ends the
     // listener and its sessions. UDP has nothing to drain: they end then, not at the kill.

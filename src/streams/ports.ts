@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { Endpoint, ListenerConfig, OnNoBackend } from '../config/types.js';
-import type { ClientAddress } from '../operators/types.js';
+import type { ClientAddress } from '../operators/policies/types.js';
 
 /**
  * The edges the stream graph is built against. `src/io` implements them with real

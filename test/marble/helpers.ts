@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
 import { expect } from 'vitest';
-import type { Candidate, RouteRequest, Routed } from '../../src/operators/types.js';
+import type { Candidate, RouteRequest, Routed } from '../../src/operators/policies/types.js';
 
 export function testScheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));

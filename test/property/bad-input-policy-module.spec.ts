@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import './seed.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyError } from '../../src/errors.js';
-import { importPolicy, PolicyModuleError } from '../../src/policies/load-policies.js';
+import { importPolicy, PolicyModuleError } from '../../src/config/policy-modules.js';
 
 /**
  * Custom policy modules (`policy = "./my-policy.js"`) are files from outside too: any

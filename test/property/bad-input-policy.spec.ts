@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
 import { checkPolicy, isPolicyModule, isPolicyName, POLICY_NAMES } from '../../src/config/policy-names.js';
 import { ConfigError, PolicyError } from '../../src/errors.js';
-import { policyFactory } from '../../src/operators/registry.js';
+import { policyFactory } from '../../src/operators/policies/registry.js';
 import { configOrError, expectConfigOrLocatedError } from './bad-input-check.js';
 import { anyText, tomlString } from './bad-input-toml.js';
 

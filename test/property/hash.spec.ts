@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import './seed.js';
 import { describe, expect, it } from 'vitest';
-import { clientIp, fmix32, murmur3, murmur3Int } from '../../src/operators/hash.js';
+import { clientIp, fmix32, murmur3, murmur3Int } from '../../src/operators/policies/hash.js';
 
 describe('murmur3', () => {
   it('matches the reference MurmurHash3 x86_32 vectors', () => {

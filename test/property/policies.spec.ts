@@ -2,14 +2,14 @@ import fc from 'fast-check';
 import './seed.js';
 import { from } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { first } from '../../src/operators/first.js';
-import { leastConnections } from '../../src/operators/least-connections.js';
-import { maglev } from '../../src/operators/maglev.js';
-import { drawTwo, powerOfTwo } from '../../src/operators/power-of-two.js';
-import { type Rng, pickWeighted, random } from '../../src/operators/random.js';
-import { roundRobin } from '../../src/operators/round-robin.js';
-import { sourceHash } from '../../src/operators/source-hash.js';
-import type { Candidate, Policy, RouteRequest, Routed } from '../../src/operators/types.js';
+import { first } from '../../src/operators/policies/first.js';
+import { leastConnections } from '../../src/operators/policies/least-connections.js';
+import { maglev } from '../../src/operators/policies/maglev.js';
+import { drawTwo, powerOfTwo } from '../../src/operators/policies/power-of-two.js';
+import { type Rng, pickWeighted, random } from '../../src/operators/policies/random.js';
+import { roundRobin } from '../../src/operators/policies/round-robin.js';
+import { sourceHash } from '../../src/operators/policies/source-hash.js';
+import type { Candidate, Policy, RouteRequest, Routed } from '../../src/operators/policies/types.js';
 
 /** Runs a policy over requests in one subscription, synchronously, as the router does. */
 function route(policy: Policy, requests: readonly RouteRequest[]): Routed[] {

@@ -2,9 +2,9 @@ import { type Observable, NEVER, filter, map, merge, of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Config, ListenerConfig } from '../../../src/config/types.js';
 import { type BalancerEvent, createBalancer } from '../../../src/streams/balancer.js';
-import type { ConnClosed, ConnConnected } from '../../../src/streams/events.js';
+import type { ConnClosed, ConnConnected } from '../../../src/streams/state/events.js';
 import type { ListenEvent, SpliceEnd } from '../../../src/streams/ports.js';
-import type { BalancerState } from '../../../src/streams/state.js';
+import type { BalancerState } from '../../../src/streams/state/backend-state.js';
 import { testScheduler } from '../helpers.js';
 import { type FakeSocket, backend, config, fakeIo, listener, pool } from '../fixtures.js';
 

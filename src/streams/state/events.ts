@@ -1,0 +1,177 @@
+import type { Config } from '../../config/types.js';
+import type { ConnectFailureReason } from '../../errors.js';
+import type { ListenEvent } from '../ports.js';
+import type { BackendStatus } from './backend-state.js';
+import type { UdpDropped } from '../udp/events.js';
+
+/** Why a connection ended, as the `connection closed` record says it. */
+export type CloseReason =
+  | 'client_closed'
+  | 'backend_closed'
+  | 'idle_timeout'
+  | 'connect_failed'
+  | 'no_backend'
+  | 'limit'
+  | 'shutdown'
+  | 'error';
+
+/** A new config took effect (at start, and on every reload). */
+export interface ConfigApplied {
+  readonly type: 'config';
+  readonly config: Config;
+}
+
+/** A listener accepted a client connection. */
+export interface ConnOpened {
+  readonly type: 'conn-opened';
+  readonly listener: string;
+  readonly client: string;
+}
+
+/** A backend was picked for the connection and a connect attempt started. */
+export interface ConnAttempt {
+  readonly type: 'conn-attempt';
+  readonly listener: string;
+  readonly pool: string;
+  readonly client: string;
+  readonly backend: string;
+  readonly attempt: number;
+}
+
+/** The attempt failed before any byte was forwarded. */
+export interface ConnFailed {
+  readonly type: 'conn-failed';
+  readonly listener: string;
+  readonly pool: string;
+  readonly client: string;
+  readonly backend: string;
+  readonly attempt: number;
+  readonly reason: ConnectFailureReason;
+  /**
+   * Set when the failure was rxlb's own (the errno code, such as EMFILE): the backend
+   * is not counted against, by passive checks or in its failures.
+   */
+  readonly local?: string;
+}
+
+/** The attempt succeeded; bytes flow from here on. */
+export interface ConnConnected {
+  readonly type: 'conn-connected';
+  readonly listener: string;
+  readonly pool: string;
+  readonly client: string;
+  readonly backend: string;
+  readonly attempt: number;
+}
+
+/** The connection ended; its access-log record. */
+export interface ConnClosed {
+  readonly type: 'conn-closed';
+  readonly listener: string;
+  readonly pool: string;
+  readonly client: string;
+  /** The backend it was connected (or connecting) to; undefined if it never got one. */
+  readonly backend: string | undefined;
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  readonly durationMs: number;
+  readonly reason: CloseReason;
+  /**
+   * UDP sessions only (a session counts as a connection of its listener and backend):
+   * the datagrams forwarded each way. Its record is `session closed`, not `connection closed`.
+   */
+  readonly datagrams?: { readonly up: number; readonly down: number };
+}
+
+/** Everything a connection reports over its life, in this order: opened, then attempts, then closed. */
+export type ConnEvent = ConnOpened | ConnAttempt | ConnFailed | ConnConnected | ConnClosed;
+
+/**
+ * Active checks changed their verdict on a backend: `fall` failures in a row took it
+ * down, or `rise` passes in a row brought it back.
+ */
+export interface HealthChanged {
+  readonly type: 'health';
+  readonly pool: string;
+  readonly backend: string;
+  readonly up: boolean;
+  /** What the deciding check saw: `status 200`, `connection refused`, `no answer within 2s`. */
+  readonly detail: string;
+}
+
+/** Passive checks took a backend out after connect failures of real traffic. */
+export interface BackendEjected {
+  readonly type: 'ejected';
+  readonly pool: string;
+  readonly backend: string;
+  /** How long it stays out: `eject_for`, doubled per repeat ejection, at most ten times it. */
+  readonly forMs: number;
+  /** Which ejection in a row this is (1 for the first since a successful connect). */
+  readonly count: number;
+  /** The connect failures in a row that led to it. */
+  readonly failures: number;
+}
+
+/** A passive ejection is over: the backend is back (unless something else holds it down). */
+export interface BackendRestored {
+  readonly type: 'restored';
+  readonly pool: string;
+  readonly backend: string;
+}
+
+/** One active check ran: counted for `rxlb_health_checks_total`. */
+export interface HealthChecked {
+  readonly type: 'checked';
+  readonly pool: string;
+  readonly backend: string;
+  readonly pass: boolean;
+}
+
+/** What an operator can do to a backend through the admin API. */
+export type AdminActionName = 'drain' | 'disable' | 'enable';
+
+/** An operator drained, disabled or enabled a backend. */
+export interface AdminAction {
+  readonly type: 'admin';
+  readonly pool: string;
+  readonly backend: string;
+  readonly action: AdminActionName;
+}
+
+/** A reload was turned down (the file is invalid, or a listener could not bind): nothing changed. */
+export interface ReloadFailed {
+  readonly type: 'reload-failed';
+  /** One line per problem, each naming where it is. */
+  readonly errors: readonly string[];
+}
+
+/** What a listener reports besides its connections: bound, or an accept that failed. */
+export type ListenerReport = Exclude<ListenEvent<unknown>, { type: 'accepted' }>;
+
+/** The events the backend-state reducer folds. */
+export type StateEvent =
+  | ConfigApplied
+  | ReloadFailed
+  | ListenerReport
+  | UdpDropped
+  | ConnEvent
+  | HealthChecked
+  | HealthChanged
+  | BackendEjected
+  | BackendRestored
+  | AdminAction;
+
+/** What moved a backend from one state to another. */
+export type StateCause = 'health' | 'passive' | 'admin' | 'reload';
+
+/** A backend's status changed: the `backend state` log record. */
+export interface BackendStateChanged {
+  readonly type: 'backend-state';
+  readonly pool: string;
+  readonly backend: string;
+  readonly from: BackendStatus;
+  readonly to: BackendStatus;
+  readonly cause: StateCause;
+  /** A few words on why: the check's result, or how long an ejection lasts. */
+  readonly detail: string;
+}

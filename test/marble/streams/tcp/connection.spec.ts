@@ -1,0 +1,239 @@
+import { NEVER, map, of } from 'rxjs';
+import type { TestScheduler } from 'rxjs/testing';
+import { describe, expect, it } from 'vitest';
+import type { Config } from '../../../../src/config/types.js';
+import { UpstreamConnectError } from '../../../../src/errors.js';
+import { roundRobin } from '../../../../src/operators/policies/round-robin.js';
+import { type ConnectionContext, connection$ } from '../../../../src/streams/tcp/connection.js';
+import type { ConnClosed, ConnEvent } from '../../../../src/streams/state/events.js';
+import type { Accepted, SpliceEnd } from '../../../../src/streams/ports.js';
+import { createRouter } from '../../../../src/streams/routing/router.js';
+import { initialState, reduceBackendState } from '../../../../src/streams/state/backend-state.js';
+import { testScheduler } from '../../helpers.js';
+import { type FakeSocket, backend, config, fakeIo, listener, pool } from '../../fixtures.js';
+
+/** o opened, a attempt, f failed, c connected, x closed. */
+const letter = (e: ConnEvent): string => ({ 'conn-opened': 'o', 'conn-attempt': 'a', 'conn-failed': 'f', 'conn-connected': 'c', 'conn-closed': 'x' })[e.type];
+const letters = { o: 'o', a: 'a', f: 'f', c: 'c', x: 'x' };
+
+const client: FakeSocket = { id: 'client' };
+const upstream = (address: string): FakeSocket => ({ id: `up:${address}` });
+const accepted = (cfg: Config): Accepted<FakeSocket> => ({ listener: cfg.listeners[0]!, socket: client, client: { address: '10.9.9.9', port: 5555 } });
+
+function context(rx: TestScheduler, cfg: Config, io: ReturnType<typeof fakeIo>, cut: ConnClosed[] = [], connectionCap = Infinity): ConnectionContext<FakeSocket, FakeSocket> {
+  const state = reduceBackendState(initialState, { type: 'config', config: cfg });
+  const router = createRouter(roundRobin());
+  return { io, state: () => state, route: () => router.route, cut: (c) => cut.push(c), now: () => rx.now(), connectionCap };
+}
+
+function run(rx: TestScheduler, cfg: Config, io: ReturnType<typeof fakeIo>, cut: ConnClosed[] = [], connectionCap = Infinity) {
+  const closed: ConnClosed[] = [];
+  const events$ = connection$(accepted(cfg), context(rx, cfg, io, cut, connectionCap));
+  const collected$ = events$.pipe(
+    map((e) => {
+      if (e.type === 'conn-closed') closed.push(e);
+      return letter(e);
+    }),
+  );
+  return { collected$, closed };
+}
+
+const three = config([pool([backend('10.0.0.1:80'), backend('10.0.0.2:80'), backend('10.0.0.3:80')])]);
+
+describe('connection$', () => {
+  it('connects, copies until the copy ends, and closes with its reason and counts', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const connect = cold('  10ms (u|)', { u: upstream('10.0.0.1:80') });
+      const splice = cold('   20ms (e|)', { e: { reason: 'backend_closed' as const } });
+      const io = fakeIo({ connect: () => connect, splice: () => splice });
+      const { collected$, closed } = run(rx, three, io);
+      expectObservable(collected$).toBe('(oa) 6ms c 19ms (x|)', letters);
+      // connect$ hands the socket over and completes: nothing of the attempt outlives it
+      expectSubscriptions(connect.subscriptions).toBe('^ 9ms !');
+      expectSubscriptions(splice.subscriptions).toBe('10ms ^ 19ms !');
+      rx.flush();
+      expect(closed).toEqual([
+        { type: 'conn-closed', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: '10.0.0.1:80', bytesUp: 11, bytesDown: 22, durationMs: 30, reason: 'backend_closed' },
+      ]);
+      expect(io.release).toHaveBeenCalledTimes(1);
+      expect(io.refuse).not.toHaveBeenCalled();
+    });
+  });
+
+  it('retries a refused connect on the next backend in virtual time, and the client sees no failure', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const refused = cold<FakeSocket>('5ms #', undefined, new UpstreamConnectError('10.0.0.1:80', 'refused'));
+      const second = cold('10ms (u|)', { u: upstream('10.0.0.2:80') });
+      const io = fakeIo({ connect: (a) => (a === '10.0.0.1:80' ? refused : second), splice: () => cold('5ms (e|)', { e: { reason: 'client_closed' as const } }) });
+      const { collected$, closed } = run(rx, three, io);
+      expectObservable(collected$).toBe('(oa) 1ms (fa) 6ms c 4ms (x|)', letters);
+      expectSubscriptions(refused.subscriptions).toBe('^ 4ms !');
+      expectSubscriptions(second.subscriptions).toBe('5ms ^ 9ms !');
+      rx.flush();
+      expect(closed[0]?.backend).toBe('10.0.0.2:80');
+      expect(closed[0]?.reason).toBe('client_closed');
+      expect(io.refuse).not.toHaveBeenCalled();
+    });
+  });
+
+  it('does not retry a failure of its own (out of descriptors) on another backend, and says which it was', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const emfile = cold<FakeSocket>('5ms #', undefined, new UpstreamConnectError('10.0.0.1:80', 'error', { local: 'EMFILE' }));
+      const second = cold('(u|)', { u: upstream('10.0.0.2:80') });
+      const io = fakeIo({ connect: (a) => (a === '10.0.0.1:80' ? emfile : second) });
+      const events$ = connection$(accepted(three), context(rx, three, io));
+      expectObservable(events$).toBe('(oa) 1ms (fx|)', {
+        o: { type: 'conn-opened', listener: 'front', client: '10.9.9.9:5555' },
+        a: { type: 'conn-attempt', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: '10.0.0.1:80', attempt: 1 },
+        f: { type: 'conn-failed', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: '10.0.0.1:80', attempt: 1, reason: 'error', local: 'EMFILE' },
+        x: { type: 'conn-closed', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: undefined, bytesUp: 0, bytesDown: 0, durationMs: 5, reason: 'connect_failed' },
+      });
+      expectSubscriptions(second.subscriptions).toBe([]);
+      rx.flush();
+      expect(io.refuse).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it('refuses with `limit` once the process holds as many connections as its descriptors allow', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable }) => {
+      const io = fakeIo({ connect: () => cold('(u|)', { u: upstream('10.0.0.1:80') }) });
+      // the state says no connection is open, and the cap is 0: full
+      const { collected$, closed } = run(rx, three, io, [], 0);
+      expectObservable(collected$).toBe('(ox|)', letters);
+      rx.flush();
+      expect(closed[0]?.reason).toBe('limit');
+    });
+  });
+
+  it('gives up after `retries` more attempts and answers as on_no_backend says', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable }) => {
+      const io = fakeIo({ connect: (a) => cold<FakeSocket>('10ms #', undefined, new UpstreamConnectError(a, 'refused')) });
+      const cfg = config([pool([backend('10.0.0.1:80'), backend('10.0.0.2:80'), backend('10.0.0.3:80'), backend('10.0.0.4:80')], { retries: 2, onNoBackend: 'http-503' })]);
+      const { collected$, closed } = run(rx, cfg, io);
+      // three attempts (one plus two retries), the fourth backend is never tried
+      expectObservable(collected$).toBe('(oa) 6ms (fa) 6ms (fa) 6ms (fx|)', letters);
+      rx.flush();
+      expect(closed[0]).toMatchObject({ backend: undefined, reason: 'connect_failed', bytesUp: 0, bytesDown: 0 });
+      expect(io.refuse).toHaveBeenCalledExactlyOnceWith(client, 'http-503');
+    });
+  });
+
+  it('fails a connect that takes longer than connect_timeout, tears it down, and moves on', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const hanging = cold<FakeSocket>('-');
+      const quick = cold('1s (u|)', { u: upstream('10.0.0.2:80') });
+      const events: ConnEvent[] = [];
+      const io = fakeIo({ connect: (a) => (a === '10.0.0.1:80' ? hanging : quick) });
+      const cfg = config([pool([backend('10.0.0.1:80'), backend('10.0.0.2:80')], { connectTimeoutMs: 3000 })]);
+      const events$ = connection$(accepted(cfg), context(rx, cfg, io));
+      events$.subscribe((e) => events.push(e));
+      expectSubscriptions(hanging.subscriptions).toBe('^ 2999ms !');
+      expectSubscriptions(quick.subscriptions).toBe('3s ^ 999ms !');
+      rx.flush();
+      expect(events.map(letter).join('')).toBe('oafacx'); // x: idle_timeout, 10m later
+      expect(events[2]).toMatchObject({ type: 'conn-failed', backend: '10.0.0.1:80', reason: 'timeout', attempt: 1 });
+      expect(events[4]).toMatchObject({ type: 'conn-connected', backend: '10.0.0.2:80', attempt: 2 });
+      void expectObservable;
+    });
+  });
+
+  it('closes both sides after idle_timeout with no byte either way', () => {
+    const rx = testScheduler();
+    rx.run(({ expectObservable }) => {
+      const up = upstream('10.0.0.1:80');
+      const io = fakeIo({ connect: () => of(up) }); // its copy never moves a byte
+      const cfg = config([pool([backend('10.0.0.1:80')], { idleTimeoutMs: 60_000 })]);
+      const { collected$, closed } = run(rx, cfg, io);
+      expectObservable(collected$).toBe('(oac) 59995ms (x|)', letters);
+      rx.flush();
+      expect(io.splice$).toHaveBeenCalledExactlyOnceWith(client, up, 60_000);
+      expect(closed[0]).toMatchObject({ reason: 'idle_timeout', durationMs: 60_000 });
+      expect(io.release).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it('answers no_backend when no backend is up, without any attempt', () => {
+    const rx = testScheduler();
+    rx.run(({ expectObservable }) => {
+      const io = fakeIo({ connect: () => NEVER });
+      const cfg = config([pool([], { onNoBackend: 'http-503' })]);
+      const { collected$, closed } = run(rx, cfg, io);
+      expectObservable(collected$).toBe('(ox|)', letters);
+      rx.flush();
+      expect(closed[0]).toMatchObject({ reason: 'no_backend', backend: undefined });
+      expect(io.refuse).toHaveBeenCalledExactlyOnceWith(client, 'http-503');
+      expect(io.release).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it('refuses with `limit` when the listener is full', () => {
+    const rx = testScheduler();
+    rx.run(({ expectObservable }) => {
+      const cfg = config([pool([backend('10.0.0.1:80')])], [listener({ maxConnections: 1 })]);
+      const io = fakeIo({ connect: () => NEVER });
+      let state = reduceBackendState(initialState, { type: 'config', config: cfg });
+      state = reduceBackendState(state, { type: 'conn-opened', listener: 'front', client: 'x:1' });
+      const ctx = { ...context(rx, cfg, io), state: () => state };
+      expectObservable(connection$(accepted(cfg), ctx).pipe(map(letter))).toBe('(ox|)', letters);
+      rx.flush();
+      expect(io.release).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it('skips a full backend and refuses with `limit` when every backend is full', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable }) => {
+      const cfg = config([pool([backend('10.0.0.1:80', { maxConnections: 1 }), backend('10.0.0.2:80', { maxConnections: 1 })])]);
+      const io = fakeIo({ connect: (a) => cold('1ms (u|)', { u: upstream(a) }) });
+      let state = reduceBackendState(initialState, { type: 'config', config: cfg });
+      const tag = { listener: 'front', pool: 'web', client: 'x:1', attempt: 1 };
+      state = reduceBackendState(state, { type: 'conn-attempt', ...tag, backend: '10.0.0.1:80' });
+      const ctx = { ...context(rx, cfg, io), state: () => state };
+      const seen: ConnEvent[] = [];
+      connection$(accepted(cfg), ctx).subscribe((e) => seen.push(e));
+      state = reduceBackendState(state, { type: 'conn-attempt', ...tag, backend: '10.0.0.2:80' });
+      expectObservable(connection$(accepted(cfg), ctx).pipe(map(letter))).toBe('(ox|)', letters);
+      rx.flush();
+      expect(seen[1]).toMatchObject({ type: 'conn-attempt', backend: '10.0.0.2:80' });
+    });
+  });
+
+  it('hands a `shutdown` record to ctx.cut when unsubscribed during the copy, and tears the copy down', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const splice = cold<SpliceEnd>('-');
+      const cut: ConnClosed[] = [];
+      const io = fakeIo({ connect: () => of(upstream('10.0.0.1:80')), splice: () => splice });
+      const { collected$, closed } = run(rx, three, io, cut);
+      expectObservable(collected$, '^ 49ms !').toBe('(oac)', letters);
+      expectSubscriptions(splice.subscriptions).toBe('^ 49ms !');
+      rx.flush();
+      expect(closed).toEqual([]);
+      expect(cut).toEqual([
+        { type: 'conn-closed', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: '10.0.0.1:80', bytesUp: 11, bytesDown: 22, durationMs: 50, reason: 'shutdown' },
+      ]);
+      expect(io.release).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it('releases the client and tears the attempt down when unsubscribed mid-connect', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const connect = cold<FakeSocket>('-');
+      const io = fakeIo({ connect: () => connect });
+      const cut: ConnClosed[] = [];
+      const { collected$ } = run(rx, three, io, cut);
+      expectObservable(collected$, '^ 9ms !').toBe('(oa)', letters);
+      expectSubscriptions(connect.subscriptions).toBe('^ 9ms !');
+      rx.flush();
+      expect(io.release).toHaveBeenCalledTimes(1);
+      expect(cut.map((c) => [c.reason, c.backend])).toEqual([['shutdown', '10.0.0.1:80']]);
+    });
+  });
+});
