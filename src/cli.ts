@@ -5,21 +5,9 @@ import { start } from './commands/start.js';
 import { checkCommand } from './commands/check.js';
 import { demoCommand } from './commands/demo.js';
 import { parseEndpoint } from './config/endpoint.js';
-import type { LogFormat } from './log/format.js';
+import type { RootOptions } from './commands/options.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
-
-/** What the root command's options parse to. */
-export interface RootOptions {
-  readonly config?: string;
-  readonly listen?: string;
-  readonly policy?: string;
-  readonly udp?: boolean;
-  readonly admin?: string;
-  readonly verbose: number;
-  readonly quiet?: boolean;
-  readonly logFormat?: LogFormat;
-}
 
 function endpointArg(value: string): string {
   try {

@@ -103,3 +103,8 @@ export const ERROR_CODES = [
   'RXLB_ERR_RESOLVE',
   'RXLB_ERR_POLICY',
 ] as const;
+
+/** One line per problem: a ConfigError gives one per issue (file, key path, line), anything else its message. */
+export function problemLines(err: unknown): string[] {
+  return err instanceof ConfigError ? err.issues.map(formatIssue) : [err instanceof Error ? err.message : String(err)];
+}

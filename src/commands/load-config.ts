@@ -1,4 +1,4 @@
-import type { RootOptions } from '../cli.js';
+import type { RootOptions } from './options.js';
 import { parseEndpoint } from '../config/endpoint.js';
 import { loadConfigFile } from '../config/load.js';
 import { quickConfig } from '../config/quick.js';

@@ -1,5 +1,5 @@
 import { share, tap } from 'rxjs';
-import type { RootOptions } from '../cli.js';
+import type { RootOptions } from './options.js';
 import { reportError } from './report.js';
 import { loadConfigWithPolicies } from './load-config.js';
 import { parseEndpoint } from '../config/endpoint.js';

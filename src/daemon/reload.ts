@@ -1,7 +1,7 @@
 import { type Observable, Subject, concat, concatMap, from, of, tap } from 'rxjs';
 import type { ReloadResult } from '../admin/types.js';
 import type { Config } from '../config/types.js';
-import { problemLines } from '../commands/report.js';
+import { problemLines } from '../errors.js';
 import type { BalancerEvent, ConfigProposal } from '../streams/balancer.js';
 import { describeChange } from '../streams/reload/config-diff.js';
 

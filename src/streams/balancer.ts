@@ -27,6 +27,7 @@ import { builtinPolicies } from '../operators/policies/registry.js';
 import type { PolicyFactory } from '../operators/policies/types.js';
 import { connection$ } from './tcp/connection.js';
 import type { ConfigChange } from './reload/config-diff.js';
+import type { ConfigProposal } from './reload/proposal.js';
 import type { AdminAction, BackendStateChanged, ConfigApplied, ConnClosed, ConnEvent, ListenerReport, ReloadFailed, StateEvent } from './state/events.js';
 import { health$ } from './health/checks.js';
 import { inOrder } from '../operators/in-order.js';
@@ -42,15 +43,8 @@ import { statusChanges } from './state/status-changes.js';
 import type { UdpDropped } from './udp/events.js';
 import { type UdpListenerEvent, udpListener$ } from './udp/listener.js';
 
-/** A reload that cannot be applied, as the reload path found it: the file is invalid. */
-export interface ConfigRejected {
-  readonly rejected: true;
-  /** One line per problem, each naming where it is. */
-  readonly errors: readonly string[];
-}
+export type { ConfigProposal, ConfigRejected } from './reload/proposal.js';
 
-/** What the config source offers: a config to apply, or a reload already found invalid. */
-export type ConfigProposal = Config | ConfigRejected;
 
 /** A reload took effect; the first config (the start) makes none. */
 export interface ConfigReloaded {

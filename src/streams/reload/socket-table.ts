@@ -1,7 +1,7 @@
 import { type Observable, catchError, map, of, throwError } from 'rxjs';
 import type { Config, ListenerConfig } from '../../config/types.js';
 import { ListenError } from '../../errors.js';
-import type { ConfigProposal } from '../balancer.js';
+import type { ConfigProposal } from './proposal.js';
 import { type ConfigChange, diffConfigs, socketOf } from './config-diff.js';
 import type { ReloadFailed } from '../state/events.js';
 import type { ConnectionIo, ListenEvent, ListenIo, UdpIo, UdpListenEvent } from '../ports.js';

@@ -1,13 +1,11 @@
 import type { Config, ListenerConfig, PoolConfig } from '../../config/types.js';
 import type { ConnectFailureReason } from '../../errors.js';
 import type { StateEvent } from './events.js';
+import type { AdminMode, BackendStatus } from './status.js';
 import { sameChecks } from '../health/targets.js';
 import type { DropReason } from '../udp/events.js';
 
-export type BackendStatus = 'up' | 'down' | 'draining' | 'disabled';
-
-/** What an operator set through the admin API: `none` leaves the status to the checks. */
-export type AdminMode = 'none' | 'draining' | 'disabled';
+export type { AdminMode, BackendStatus } from './status.js';
 
 /** One listener's traffic through one backend: the series behind the per-backend metrics. */
 export interface Traffic {

@@ -1,7 +1,7 @@
 import type { Config } from '../../config/types.js';
 import type { ConnectFailureReason } from '../../errors.js';
 import type { ListenEvent } from '../ports.js';
-import type { BackendStatus } from './backend-state.js';
+import type { BackendStatus } from './status.js';
 import type { UdpDropped } from '../udp/events.js';
 
 /** Why a connection ended, as the `connection closed` record says it. */
