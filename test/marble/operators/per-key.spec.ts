@@ -76,7 +76,9 @@ describe('perKey', () => {
       const inner = cold('-x-x-x-x');
       expectObservable(hot('a--#', lists).pipe(perKey((k) => k, () => inner))).toBe('-x-#', { x: 'x' });
       expectSubscriptions(inner.subscriptions).toBe('^--!');
-      expectObservable(hot('b', lists).pipe(perKey((k) => k, (k) => (k === 'a' ? cold('-x') : cold('--#'))))).toBe('-x#', { x: 'x' });
+      const other = cold('-x-x-x');
+      expectObservable(hot('b', lists).pipe(perKey((k) => k, (k) => (k === 'a' ? other : cold('--#'))))).toBe('-x#', { x: 'x' });
+      expectSubscriptions(other.subscriptions).toBe('^-!');
     });
   });
 
