@@ -64,10 +64,11 @@ export interface UdpListenerContext<L, S> {
  * later one (a reload that keeps the socket) is folded into the table as `settings`,
  * so sessions live on across a reload and follow the new config from then on:
  * - `session_timeout`: every session is judged by the new one at the next sweep (one
- *   already idle for longer ends then, `idle_timeout`), and the sweep keeps its pace;
- * - `max_sessions`: new clients wait until there are fewer sessions; none is cut;
- * - `pool`: new sessions pick from the new pool; an open session stays on its backend
- *   until it ends, as nginx's old workers finish their flows after a reload;
+ *   already idle for longer ends then, `idle_timeout`), and the sweep runs at its pace;
+ * - `max_sessions`: new clients are turned away until there are fewer sessions; none is cut;
+ * - `pool`: new sessions pick from the new pool, as does a session whose backend fails;
+ *   an open session stays on its backend until it ends, as nginx's old workers finish
+ *   their flows after a reload;
  * - `name`: new sessions are recorded under the new name (and `listening` says it),
  *   while open ones keep the name they were opened under, as TCP connections accepted
  *   before a rename do: each session is counted under one listener from start to end.
