@@ -6,6 +6,7 @@ import {
   concat,
   concatMap,
   defer,
+  distinctUntilChanged,
   filter,
   finalize,
   map,
@@ -21,12 +22,12 @@ import {
   throwError,
   timer,
 } from 'rxjs';
-import type { Config } from '../config/types.js';
+import type { Config, ListenerConfig } from '../config/types.js';
 import { ListenError } from '../errors.js';
 import { builtinPolicies } from '../operators/policies/registry.js';
 import type { PolicyFactory } from '../operators/policies/types.js';
 import { connection$ } from './tcp/connection.js';
-import type { ConfigChange } from './reload/config-diff.js';
+import { type ConfigChange, socketOf } from './reload/config-diff.js';
 import type { ConfigProposal } from './reload/proposal.js';
 import type { AdminAction, BackendStateChanged, ConfigApplied, ConnClosed, ConnEvent, ListenerReport, ReloadFailed, StateEvent } from './state/events.js';
 import { health$ } from './health/checks.js';
@@ -133,7 +134,8 @@ export interface Balancer {
  * A UDP listener (`udpListener$`) sits where a connection does, below the switch, since
  * its sessions answer clients from its socket; a session reports the same events as a
  * connection, so routing and passive checks count sessions as connections. It runs as
- * long as its socket and settings stay the same.
+ * long as its socket stays (same protocol and bind), and its sessions with it: each
+ * config hands it the listener's settings, which apply from then on.
  */
 export function createBalancer<C, U, L = unknown, S = unknown>(sources: BalancerSources, deps: BalancerDeps<C, U, L, S>): Balancer {
   const state = new BehaviorSubject<BalancerState>(initialState);
@@ -202,18 +204,23 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
     // clients from its socket: so it runs downstream of the switch, as a connection does,
     // and the switch holds only a token whose end (stop$, or a set without it) ends the
     // listener and its sessions. UDP has nothing to drain: they end then, not at the kill.
-    const udpToken$ = (slot: Slot<C, L>): Observable<UdpListenerToken<L>> =>
+    // `listener$` carries the listener's settings from each config that keeps its socket.
+    const udpToken$ = (slot: Slot<C, L>, slots$: Observable<Slot<C, L>>): Observable<UdpListenerToken<L>> =>
       new Observable<UdpListenerToken<L>>((subscriber) => {
         const ended = new Subject<void>();
-        subscriber.next({ type: 'udp-listener', slot: slot as unknown as Slot<unknown, L>, ended$: ended });
+        const listener$ = slots$.pipe(
+          map((s) => s.listener),
+          distinctUntilChanged((a, b) => JSON.stringify(a) === JSON.stringify(b)),
+        );
+        subscriber.next({ type: 'udp-listener', slot: slot as unknown as Slot<unknown, L>, listener$, ended$: ended });
         return () => ended.next();
       });
-    const udpListen$ = ({ slot, ended$ }: UdpListenerToken<L>): Observable<UdpListenerEvent> => {
+    const udpListen$ = ({ slot, listener$, ended$ }: UdpListenerToken<L>): Observable<UdpListenerEvent> => {
       const socket = slot.socket as unknown as BoundSocket<UdpListenEvent<L>>; // a UDP slot's
       // The socket is already bound: the listener reads it from where binding left off.
       const io = udp && { ...udp, listen$: () => concat(of(socket.listening), socket.events$) };
       return io
-        ? udpListener$(slot.listener, { io, state: context.state, route: context.route, now: deps.now, stop$: ended$, cut: (event) => cut.next(event), connectionCap: context.connectionCap })
+        ? udpListener$(listener$, { io, state: context.state, route: context.route, now: deps.now, stop$: ended$, cut: (event) => cut.next(event), connectionCap: context.connectionCap })
         : throwError(() => new ListenError(`listener ${slot.listener.name}: protocol "udp" needs the UDP io, which was not given`));
     };
 
@@ -225,7 +232,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
     );
     const udp$ = committed$.pipe(
       map((commit) => commit.slots.filter((slot) => slot.listener.protocol === 'udp')),
-      perKey((slot) => JSON.stringify(slot.listener), udpToken$),
+      perKey((slot) => socketOf(slot.listener), udpToken$),
     );
     // `listening` for each TCP socket a commit bound; the outcome of each reload.
     const reports$ = outcomes.pipe(
@@ -293,6 +300,8 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
 interface UdpListenerToken<L> {
   readonly type: 'udp-listener';
   readonly slot: Slot<unknown, L>;
+  /** The listener's config from each commit, starting with the slot's. */
+  readonly listener$: Observable<ListenerConfig>;
   readonly ended$: Observable<void>;
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LogRecord, killAll, listeningPort, pattern, startRxlb, writeTemp } from './harness.js';
 import { type UdpServer, closedUdpPort, startUdpServer, udpClient, udpEcho } from './udp-harness.js';
@@ -100,6 +101,34 @@ describe('UDP load balancing through rxlb', () => {
     expect(backend.peers().size).toBe(1);
     await client.ask(hello, (r) => r.equals(hello));
     expect(backend.peers().size).toBe(2);
+    await client.close();
+  });
+
+  it('keeps a session through a reload that changes only session_timeout: its next datagram takes the same socket to the same backend', async () => {
+    const backends = [await udpServer(() => Buffer.from('b0')), await udpServer(() => Buffer.from('b1'))];
+    const addresses = backends.map((b) => b.address);
+    const path = file(udpConfig(addresses, { listener: 'session_timeout = "30s"' }));
+    const rxlb = startRxlb(['-c', path]);
+    const client = await udpClient(await listeningPort(rxlb, 'udp'));
+    const first = await client.ask(Buffer.from('q1'), () => true);
+
+    writeFileSync(path, udpConfig(addresses, { listener: 'session_timeout = "20s"' }));
+    rxlb.child.kill('SIGHUP');
+    const reloaded = await rxlb.waitFor((r) => r.msg === 'config reloaded' || r.msg === 'config reload failed');
+    expect(reloaded).toMatchObject({ msg: 'config reloaded', changes: ['listener changed: udp udp 127.0.0.1:0 (session_timeout)'] });
+    expect(sessionsClosed(rxlb.records)).toEqual([]);
+
+    const second = await client.ask(Buffer.from('q2'), () => true);
+    expect(second.reply.toString()).toBe(first.reply.toString());
+    // one backend heard every datagram, all from one socket of rxlb's: the session's own
+    const used = backends.filter((b) => b.received() > 0);
+    expect(used).toHaveLength(1);
+    expect(used[0]!.peers().size).toBe(1);
+
+    expect(await rxlb.stop()).toBe(0);
+    expect(sessionsClosed(rxlb.records)).toEqual([
+      expect.objectContaining({ client: `127.0.0.1:${client.port}`, backend: used[0]!.address, reason: 'shutdown', datagrams_up: first.sends + second.sends }),
+    ]);
     await client.close();
   });
 

@@ -1,4 +1,4 @@
-import { Observable, Subscription, interval, take } from 'rxjs';
+import { Observable, Subscription, distinctUntilChanged, interval, map, switchMap, take, tap } from 'rxjs';
 import type { ListenerConfig } from '../../config/types.js';
 import { UpstreamConnectError } from '../../errors.js';
 import type { ClientAddress } from '../../operators/policies/types.js';
@@ -10,7 +10,7 @@ import type { Route } from '../routing/router.js';
 import type { BackendState, BalancerState } from '../state/backend-state.js';
 import { hasRoom } from '../state/limits.js';
 import type { UdpDropped } from './events.js';
-import { type SessionEffect, type SessionInput, type SessionTable, emptySessionTable, reduceSessions, sweepIntervalMs } from './sessions.js';
+import { type SessionEffect, type SessionInput, type SessionSettings, type SessionTable, emptySessionTable, reduceSessions, sweepIntervalMs } from './sessions.js';
 
 /** What a UDP listener reports: its bound address, its sessions' lifecycles, and dropped datagrams. */
 export type UdpListenerEvent = Exclude<ListenEvent<unknown>, { type: 'accepted' }> | ConnEvent | UdpDropped;
@@ -60,21 +60,32 @@ export interface UdpListenerContext<L, S> {
  * Inputs that arrive while a step is being performed (a synchronous answer) wait until
  * it is done, so each step sees the table the previous one left.
  *
+ * `listener$` is the listener's config: its first value starts the listener, and each
+ * later one (a reload that keeps the socket) is folded into the table as `settings`,
+ * so sessions live on across a reload and follow the new config from then on:
+ * - `session_timeout`: every session is judged by the new one at the next sweep (one
+ *   already idle for longer ends then, `idle_timeout`), and the sweep runs at its pace;
+ * - `max_sessions`: new clients are turned away until there are fewer sessions; none is cut;
+ * - `pool`: new sessions pick from the new pool, as does a session whose backend fails;
+ *   an open session stays on its backend until it ends, as nginx's old workers finish
+ *   their flows after a reload;
+ * - `name`: new sessions are recorded under the new name (and `listening` says it),
+ *   while open ones keep the name they were opened under, as TCP connections accepted
+ *   before a rename do: each session is counted under one listener from start to end.
+ *
  * `stop$` stops the sweep, closes the listener's socket, ends every session with
  * `shutdown` and completes: UDP has no connection to drain, so sessions end when their
  * listener stops rather than at the end of the grace period. Teardown does the same,
  * handing the records to `ctx.cut`.
  */
-export function udpListener$<L, S>(listener: ListenerConfig, ctx: UdpListenerContext<L, S>): Observable<UdpListenerEvent> {
+export function udpListener$<L, S>(listener$: Observable<ListenerConfig>, ctx: UdpListenerContext<L, S>): Observable<UdpListenerEvent> {
   return new Observable<UdpListenerEvent>((subscriber) => {
     const { io } = ctx;
-    let table: SessionTable = emptySessionTable({
-      listener: listener.name,
-      pool: listener.pool,
-      timeoutMs: listener.sessionTimeoutMs,
-      maxSessions: listener.maxSessions,
-    });
+    // Both set by the first config.
+    let listener: ListenerConfig | undefined;
+    let table: SessionTable | undefined;
     let socket: L | undefined;
+    let address: string | undefined;
     let emit = (event: UdpListenerEvent): void => subscriber.next(event);
     const upstreams = new Map<number, { socket: S | undefined; subscription: Subscription | undefined }>();
     const picks = new Map<number, Subscription>();
@@ -89,7 +100,7 @@ export function udpListener$<L, S>(listener: ListenerConfig, ctx: UdpListenerCon
       busy = true;
       try {
         let next: SessionInput | undefined = input;
-        while (next !== undefined) {
+        while (next !== undefined && table !== undefined) {
           const step = reduceSessions(table, next);
           table = step.table;
           for (const effect of step.effects) perform(effect);
@@ -114,7 +125,7 @@ export function udpListener$<L, S>(listener: ListenerConfig, ctx: UdpListenerCon
           emit(effect.event);
           return;
         case 'pick':
-          pick(effect.key, effect.session, effect.client, effect.tried);
+          pick(effect.key, effect.session, effect.pool, effect.client, effect.tried);
           return;
         case 'connect':
           connect(effect.key, effect.upstream, effect.backend);
@@ -128,9 +139,9 @@ export function udpListener$<L, S>(listener: ListenerConfig, ctx: UdpListenerCon
       }
     };
 
-    const pick = (key: string, session: number, client: ClientAddress, tried: readonly string[]): void => {
-      const pool = ctx.state().pools[listener.pool];
-      const route = ctx.route(listener.pool);
+    const pick = (key: string, session: number, poolName: string, client: ClientAddress, tried: readonly string[]): void => {
+      const pool = ctx.state().pools[poolName];
+      const route = ctx.route(poolName);
       if (!pool || !route) {
         dispatch({ type: 'unpicked', key, session, reason: 'no_backend' });
         return;
@@ -143,7 +154,7 @@ export function udpListener$<L, S>(listener: ListenerConfig, ctx: UdpListenerCon
         return;
       }
       let answered = false;
-      const subscription = route({ pool: listener.pool, client, candidates: choice.candidates, up: choice.up })
+      const subscription = route({ pool: poolName, client, candidates: choice.candidates, up: choice.up })
         .pipe(take(1))
         .subscribe({
           next: (candidate) => {
@@ -184,35 +195,62 @@ export function udpListener$<L, S>(listener: ListenerConfig, ctx: UdpListenerCon
       });
     };
 
-    const sweep = interval(sweepIntervalMs(listener.sessionTimeoutMs)).subscribe(() => dispatch({ type: 'tick', at: ctx.now() }));
-    const listening = io.listen$(listener).subscribe({
-      next: (event) => {
-        switch (event.type) {
-          case 'datagram': {
-            const key = formatHostPort(event.client.address, event.client.port);
-            const room = table.sessions.has(key) || hasRoom(ctx.state(), listener.name, ctx.connectionCap);
-            dispatch({ type: 'datagram', key, client: event.client, data: event.data, at: ctx.now(), room });
-            return;
+    const listen = (first: ListenerConfig): Subscription =>
+      io.listen$(first).subscribe({
+        next: (event) => {
+          switch (event.type) {
+            case 'datagram': {
+              const key = formatHostPort(event.client.address, event.client.port);
+              const room = table!.sessions.has(key) || hasRoom(ctx.state(), table!.settings.listener, ctx.connectionCap);
+              dispatch({ type: 'datagram', key, client: event.client, data: event.data, at: ctx.now(), room });
+              return;
+            }
+            case 'listening':
+              socket = event.socket;
+              address = event.address;
+              subscriber.next({ type: 'listening', listener: listener!, address: event.address });
+              return;
+            case 'receive-error':
+              subscriber.next({ type: 'accept-error', listener: listener!, error: event.error });
+              return;
           }
-          case 'listening':
-            socket = event.socket;
-            subscriber.next({ type: 'listening', listener, address: event.address });
-            return;
-          case 'receive-error':
-            subscriber.next({ type: 'accept-error', listener, error: event.error });
-            return;
-        }
-      },
-      error: (err: unknown) => subscriber.error(err),
-      complete: () => subscriber.complete(),
-    });
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+
+    // The first config starts the table and the socket; each later one becomes the
+    // table's settings. The sweep keeps the pace of the timeout in force.
+    let listening: Subscription | undefined;
+    const apply = (next: ListenerConfig): void => {
+      const before = listener;
+      listener = next;
+      if (table === undefined) {
+        table = emptySessionTable(settingsOf(next));
+        listening = listen(next);
+        return;
+      }
+      dispatch({ type: 'settings', settings: settingsOf(next) });
+      if (before?.name !== next.name && address !== undefined) subscriber.next({ type: 'listening', listener: next, address });
+    };
+    const sweep = listener$
+      .pipe(
+        tap(apply),
+        map((l) => sweepIntervalMs(l.sessionTimeoutMs)),
+        distinctUntilChanged(),
+        switchMap((every) => interval(every)),
+      )
+      .subscribe({
+        next: () => dispatch({ type: 'tick', at: ctx.now() }),
+        error: (err: unknown) => subscriber.error(err),
+      });
 
     // Ends everything: the records go wherever `emit` points by then.
     const stopping = new Subscription();
     const end = (): void => {
       stopping.unsubscribe();
       sweep.unsubscribe();
-      listening.unsubscribe();
+      listening?.unsubscribe();
       socket = undefined;
       for (const subscription of picks.values()) subscription.unsubscribe();
       picks.clear();
@@ -232,4 +270,8 @@ export function udpListener$<L, S>(listener: ListenerConfig, ctx: UdpListenerCon
       end(); // a second time (after stop$) finds nothing left
     };
   });
+}
+
+function settingsOf(listener: ListenerConfig): SessionSettings {
+  return { listener: listener.name, pool: listener.pool, timeoutMs: listener.sessionTimeoutMs, maxSessions: listener.maxSessions };
 }

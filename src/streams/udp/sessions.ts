@@ -4,9 +4,11 @@ import type { ConnAttempt, ConnClosed, ConnEvent, ConnFailed } from '../state/ev
 import type { DropReason, UdpDropped } from './events.js';
 import { SessionMap } from './session-map.js';
 
-/** What one UDP listener's sessions are bound by. */
+/** What one UDP listener's sessions are bound by: its config in force, which a reload can change. */
 export interface SessionSettings {
+  /** The name new sessions are recorded under. */
   readonly listener: string;
+  /** The pool new sessions pick from. */
   readonly pool: string;
   /** A session with no datagram either way for this long ends. */
   readonly timeoutMs: number;
@@ -35,6 +37,13 @@ export interface Session {
   /** The client as `host:port`: the table's key, and the `client` of its records. */
   readonly key: string;
   readonly client: ClientAddress;
+  /**
+   * The listener name it was opened under: all its records carry it, so it is counted
+   * under one listener from start to end, whatever a reload renames.
+   */
+  readonly listener: string;
+  /** The pool of its latest pick: its backend's pool, which a reload leaves it on. */
+  readonly pool: string;
   readonly phase: SessionPhase;
   readonly openedAt: number;
   /**
@@ -112,12 +121,14 @@ export type SessionInput =
   /** The sweep: end idle sessions, report drops. */
   | { readonly type: 'tick'; readonly at: number }
   /** The listener stops: end every session. */
-  | { readonly type: 'shutdown'; readonly at: number };
+  | { readonly type: 'shutdown'; readonly at: number }
+  /** A reload kept the listener's socket and changed its settings: they hold from now on. */
+  | { readonly type: 'settings'; readonly settings: SessionSettings };
 
 /** What the table asks the edges to do, in order. */
 export type SessionEffect =
-  /** Ask the pool's policy for a backend, avoiding `tried`; answer with `picked` or `unpicked`. */
-  | { readonly type: 'pick'; readonly key: string; readonly session: number; readonly client: ClientAddress; readonly tried: readonly string[] }
+  /** Ask `pool`'s policy for a backend, avoiding `tried`; answer with `picked` or `unpicked`. */
+  | { readonly type: 'pick'; readonly key: string; readonly session: number; readonly pool: string; readonly client: ClientAddress; readonly tried: readonly string[] }
   /** Open upstream socket `upstream` to the backend; it answers with `ready`, `reply` and `upstream-error`. */
   | { readonly type: 'connect'; readonly key: string; readonly upstream: number; readonly backend: SessionTarget }
   /** Send a datagram to the backend through upstream socket `upstream`. */
@@ -182,6 +193,12 @@ export function sweepIntervalMs(timeoutMs: number): number {
  *    (`idle_timeout`) and reports the drops since the last sweep; `shutdown` ends every
  *    session. An ended session that was announced reports `conn-closed` with its
  *    datagram and byte counts.
+ * 5. `settings` (a reload that keeps the listener's socket) replaces the settings and
+ *    touches no session: the sweep judges every session by the new timeout, so one
+ *    already idle for longer ends at the next sweep; a lowered `max_sessions` turns new
+ *    clients away until there are fewer, and ends none. New sessions take the new name
+ *    and pool; an open session keeps its name and its backend (and so its pool) until it
+ *    ends, and one whose backend failed picks again from the new pool.
  */
 export function reduceSessions(table: SessionTable, input: SessionInput): SessionStep {
   switch (input.type) {
@@ -201,6 +218,8 @@ export function reduceSessions(table: SessionTable, input: SessionInput): Sessio
       return sweep(table, input.at);
     case 'shutdown':
       return shutdown(table, input.at);
+    case 'settings':
+      return { table: { ...table, settings: input.settings }, effects: NOTHING };
   }
 }
 
@@ -212,13 +231,15 @@ function fromClient(table: SessionTable, key: string, client: ClientAddress, dat
     return { table: record(table, session, at, true, data.byteLength), effects: [{ type: 'forward', upstream: session.upstream!, data }] };
   }
   if (session === undefined) {
-    const { maxSessions } = table.settings;
+    const { maxSessions, listener, pool } = table.settings;
     if (!room || (maxSessions > 0 && table.sessions.size >= maxSessions)) return { table: drop(table, 'limit', 1, data.byteLength), effects: NOTHING };
     const id = table.nextId;
     const opened: Session = {
       id,
       key,
       client,
+      listener,
+      pool,
       phase: 'picking',
       openedAt: at,
       lastActiveAt: at,
@@ -236,14 +257,18 @@ function fromClient(table: SessionTable, key: string, client: ClientAddress, dat
     };
     return {
       table: { ...table, sessions: table.sessions.set(key, opened), nextId: id + 1 },
-      effects: [{ type: 'pick', key, session: id, client, tried: [] }],
+      effects: [{ type: 'pick', key, session: id, pool, client, tried: [] }],
     };
   }
   if (session.phase === 'failed') {
-    const repicking: Session = { ...session, phase: 'picking', pending: [data], lastActiveAt: at };
+    // It has no backend to stay on: it picks from the pool in force, where the backends
+    // that failed it in another pool mean nothing.
+    const { pool } = table.settings;
+    const tried = pool === session.pool ? session.tried : [];
+    const repicking: Session = { ...session, pool, tried, phase: 'picking', pending: [data], lastActiveAt: at };
     return {
       table: { ...table, sessions: table.sessions.set(key, repicking) },
-      effects: [{ type: 'pick', key, session: session.id, client: session.client, tried: session.tried }],
+      effects: [{ type: 'pick', key, session: session.id, pool, client: session.client, tried }],
     };
   }
   // picking or connecting: the datagram waits for the socket
@@ -259,11 +284,10 @@ function fromBackend(table: SessionTable, key: string, upstream: number, data: U
   const reply: SessionEffect = { type: 'reply', client: session.client, data };
   if (session.answered) return { table: recorded, effects: [reply] };
   // The backend's first answer: it is alive.
-  const { settings } = table;
   const connected: ConnEvent = {
     type: 'conn-connected',
-    listener: settings.listener,
-    pool: settings.pool,
+    listener: session.listener,
+    pool: session.pool,
     client: key,
     backend: session.backend!.address,
     attempt: session.attempts,
@@ -277,12 +301,11 @@ function fromBackend(table: SessionTable, key: string, upstream: number, data: U
 function picked(table: SessionTable, key: string, id: number, backend: SessionTarget): SessionStep {
   const session = table.sessions.get(key);
   if (session?.id !== id || session.phase !== 'picking') return { table, effects: NOTHING };
-  const { settings } = table;
   const upstream = table.nextId;
   const attempt = session.attempts + 1;
-  const attempting: ConnAttempt = { type: 'conn-attempt', listener: settings.listener, pool: settings.pool, client: key, backend: backend.address, attempt };
+  const attempting: ConnAttempt = { type: 'conn-attempt', listener: session.listener, pool: session.pool, client: key, backend: backend.address, attempt };
   const effects: SessionEffect[] = [];
-  if (!session.announced) effects.push({ type: 'emit', event: { type: 'conn-opened', listener: settings.listener, client: key } });
+  if (!session.announced) effects.push({ type: 'emit', event: { type: 'conn-opened', listener: session.listener, client: key } });
   effects.push({ type: 'emit', event: attempting }, { type: 'connect', key, upstream, backend });
   const connecting: Session = { ...session, phase: 'connecting', announced: true, backend, upstream, attempts: attempt, answered: false };
   return { table: { ...table, sessions: table.sessions.set(key, connecting), nextId: upstream + 1 }, effects };
@@ -318,11 +341,10 @@ function ready(table: SessionTable, key: string, upstream: number): SessionStep 
 function upstreamFailed(table: SessionTable, key: string, upstream: number, reason: ConnectFailureReason): SessionStep {
   const session = table.sessions.get(key);
   if (session?.upstream !== upstream || session.backend === undefined) return { table, effects: NOTHING };
-  const { settings } = table;
   const failed: ConnFailed = {
     type: 'conn-failed',
-    listener: settings.listener,
-    pool: settings.pool,
+    listener: session.listener,
+    pool: session.pool,
     client: key,
     backend: session.backend.address,
     attempt: session.attempts,
@@ -351,7 +373,7 @@ function sweep(table: SessionTable, at: number): SessionStep {
   for (const session of folded.sessions.values()) {
     if (at - session.lastActiveAt < folded.settings.timeoutMs) continue;
     sessions = sessions.delete(session.key);
-    effects.push(...close(folded.settings, session, at, 'idle_timeout'));
+    effects.push(...close(session, at, 'idle_timeout'));
   }
   effects.push(...dropReports(folded));
   const next = { ...folded, sessions, dropped: NO_DROPS };
@@ -362,20 +384,20 @@ function shutdown(table: SessionTable, at: number): SessionStep {
   if (table.stopped) return { table, effects: NOTHING };
   const folded = fold(table);
   const effects: SessionEffect[] = [];
-  for (const session of folded.sessions.values()) effects.push(...close(folded.settings, session, at, 'shutdown'));
+  for (const session of folded.sessions.values()) effects.push(...close(session, at, 'shutdown'));
   effects.push(...dropReports(folded));
   return { table: { ...folded, sessions: SessionMap.empty(), dropped: NO_DROPS, stopped: true }, effects };
 }
 
 /** The effects of ending a session: its record (if it was ever announced) and closing its socket. */
-function close(settings: SessionSettings, session: Session, at: number, reason: 'idle_timeout' | 'shutdown'): SessionEffect[] {
+function close(session: Session, at: number, reason: 'idle_timeout' | 'shutdown'): SessionEffect[] {
   const effects: SessionEffect[] = [];
   if (session.upstream !== undefined) effects.push({ type: 'disconnect', upstream: session.upstream });
   if (!session.announced) return effects;
   const closed: ConnClosed = {
     type: 'conn-closed',
-    listener: settings.listener,
-    pool: settings.pool,
+    listener: session.listener,
+    pool: session.pool,
     client: session.key,
     backend: session.backend?.address,
     bytesUp: session.bytesUp,

@@ -1,5 +1,5 @@
-import type { Observable } from 'rxjs';
-import { describe, it } from 'vitest';
+import { type Observable, finalize, map, mergeAll, of } from 'rxjs';
+import { describe, expect, it } from 'vitest';
 import { perKey } from '../../../src/operators/per-key.js';
 import { testScheduler } from '../helpers.js';
 
@@ -15,6 +15,25 @@ describe('perKey', () => {
       expectObservable(result, '^ 15ms !').toBe('--x--xy-x', { x: 'x', y: 'y' });
       expectSubscriptions(inner.a.subscriptions).toBe('^---------!');
       expectSubscriptions(inner.b.subscriptions).toBe('5ms ^ 10ms !');
+    });
+  });
+
+  it("hands each stream its key's item from every list, until a list drops the key", () => {
+    const rx = testScheduler();
+    rx.run(({ hot, expectObservable }) => {
+      const v = { a: [{ k: 'a', v: 1 }], b: [{ k: 'a', v: 2 }, { k: 'b', v: 1 }], c: [{ k: 'b', v: 2 }], d: [{ k: 'a', v: 3 }] };
+      const source = hot<readonly { k: string; v: number }[]>('a-----b-----c-----d', v);
+      // latest$ read outside the inner stream (as a UDP listener reads its settings): it completes by itself at the list without its key
+      const ended: string[] = [];
+      const result = source.pipe(
+        perKey((item) => item.k, (first, latest$) => of(latest$.pipe(finalize(() => ended.push(`${first.k}@${rx.now()}`))))),
+        mergeAll(),
+        map((item) => `${item.k}${item.v}`),
+      );
+      // b starts before a hears of the list that brought it; a comes back as new at d
+      expectObservable(result).toBe('x-----(zy)--w-----u', { x: 'a1', y: 'a2', z: 'b1', w: 'b2', u: 'a3' });
+      rx.flush();
+      expect(ended).toEqual(['a@12', 'b@18']);
     });
   });
 
@@ -57,7 +76,9 @@ describe('perKey', () => {
       const inner = cold('-x-x-x-x');
       expectObservable(hot('a--#', lists).pipe(perKey((k) => k, () => inner))).toBe('-x-#', { x: 'x' });
       expectSubscriptions(inner.subscriptions).toBe('^--!');
-      expectObservable(hot('b', lists).pipe(perKey((k) => k, (k) => (k === 'a' ? cold('-x') : cold('--#'))))).toBe('-x#', { x: 'x' });
+      const other = cold('-x-x-x');
+      expectObservable(hot('b', lists).pipe(perKey((k) => k, (k) => (k === 'a' ? other : cold('--#'))))).toBe('-x#', { x: 'x' });
+      expectSubscriptions(other.subscriptions).toBe('^-!');
     });
   });
 

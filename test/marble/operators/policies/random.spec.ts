@@ -11,19 +11,25 @@ const seq = (...values: number[]) => {
 
 describe('random', () => {
   it('draws by weight with the injected source of randomness', () => {
-    testScheduler().run(({ cold, expectObservable }) => {
+    testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
       const r = request([candidate('a', 3), candidate('b', 1)]);
       // total 4: 0.1*4=0.4 -> a, 0.9*4=3.6 -> b, 0.5*4=2 -> a, 0.75*4=3 -> b
-      const reqs = cold(' rrrr|', { r });
-      expectObservable(reqs.pipe(random({ rng: seq(0.1, 0.9, 0.5, 0.75) }), map(picked))).toBe('abab|', { a: 'a', b: 'b' });
+      const reqs = hot('  --r--r--r--r--|', { r });
+      const subs = '      ^-------------!';
+      const expected = '  --a--b--a--b--|';
+      expectObservable(reqs.pipe(random({ rng: seq(0.1, 0.9, 0.5, 0.75) }), map(picked))).toBe(expected, { a: 'a', b: 'b' });
+      expectSubscriptions(reqs.subscriptions).toBe(subs);
     });
   });
 
-  it('mirrors never, empty and error', () => {
-    testScheduler().run(({ cold, expectObservable }) => {
+  it('mirrors never, empty and error, and lets go on early unsubscribe', () => {
+    testScheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       expectObservable(cold<RouteRequest>('-').pipe(random())).toBe('-');
       expectObservable(cold<RouteRequest>('|').pipe(random())).toBe('|');
       expectObservable(cold<RouteRequest>('-#').pipe(random())).toBe('-#');
+      const reqs = hot('-r-r-r', { r: request([candidate('a', 3), candidate('b', 1)]) });
+      expectObservable(reqs.pipe(random({ rng: seq(0.9) }), map(picked)), '^--!').toBe('-b', { b: 'b' });
+      expectSubscriptions(reqs.subscriptions).toBe('^--!');
     });
   });
 

@@ -145,11 +145,15 @@ describe('backendHealth$', () => {
   it('stops every timer and probe when unsubscribed', () => {
     const rx = testScheduler();
     rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      rx.maxFrames = 200; // a checker left running would tick forever
       const hanging = cold<ProbeResult>('-');
       const events = backendHealth$(target({ timeoutMs: 50 }), { probe$: () => hanging, random: noJitter });
       expectObservable(flips(events), '^ 7ms !').toBe('');
       expectSubscriptions(hanging.subscriptions).toBe('^ 7ms !');
     });
+    // The virtual clock runs while anything is left to run: the next tick (10) and the
+    // probe's timeout (50), left running, would have moved it past the unsubscription (8).
+    expect(rx.frame).toBe(8);
   });
 });
 
@@ -211,10 +215,12 @@ describe('health$', () => {
 
   it('completes nothing when the config source completes: checks go on until unsubscribed', () => {
     const rx = testScheduler();
-    rx.run(({ cold, expectObservable }) => {
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
       const cfg = config([pool([backend('10.0.0.1:80')], { health: health({ fall: 1 }) })]);
       const fail = cold('(f|)', results);
       expectObservable(flips(health$(cold('(c|)', { c: cfg }), { probe$: () => fail, random: noJitter })).pipe(map(verdict)), '^ 30ms !').toBe('d');
+      // down at the first check, and still checked every 10 after
+      expectSubscriptions(fail.subscriptions).toBe(['(^!)', '10ms (^!)', '20ms (^!)', '30ms (^!)']);
     });
   });
 

@@ -150,8 +150,12 @@ describe('passive$', () => {
     rx.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const conns = hot<ConnEvent>('-fff', { f: fail(A) });
       const config$ = cold('c', { c: cfg([A, B]) });
+      // ejected at 3 for 10: its timer is due at 13, after the unsubscription at 6
       expectObservable(passive$({ config$, conns$: conns }).pipe(map(short)), '^ 5ms !').toBe('---a', { a: 'e10@1' });
       expectSubscriptions(conns.subscriptions).toBe('^ 5ms !');
     });
+    // The virtual clock runs until nothing is left to run: a timer still running would
+    // have run at 13, moving it there.
+    expect(rx.frame).toBe(6);
   });
 });

@@ -1,43 +1,18 @@
 import { NEVER, Observable, map } from 'rxjs';
-import { describe, expect, it, vi } from 'vitest';
-import type { Config, Endpoint, ListenerConfig } from '../../../../src/config/types.js';
+import { describe, expect, it } from 'vitest';
+import type { Config, ListenerConfig } from '../../../../src/config/types.js';
 import { UpstreamConnectError } from '../../../../src/errors.js';
 import type { ClientAddress, PolicyFactory } from '../../../../src/operators/policies/types.js';
 import { type BalancerEvent, createBalancer } from '../../../../src/streams/balancer.js';
-import type { UdpIo, UdpListenEvent, UdpUpstreamEvent } from '../../../../src/streams/ports.js';
-import type { BalancerState } from '../../../../src/streams/state/backend-state.js';
+import type { UdpUpstreamEvent } from '../../../../src/streams/ports.js';
 import { testScheduler } from '../../helpers.js';
 import { type FakeSocket, backend, config, fakeIo, listener, pool } from '../../fixtures.js';
-
-const LISTEN: FakeSocket = { id: 'listen' };
-const c1: ClientAddress = { address: '192.0.2.1', port: 1111 };
-const c2: ClientAddress = { address: '192.0.2.2', port: 2222 };
-const c3: ClientAddress = { address: '192.0.2.3', port: 3333 };
-const text = (data: Uint8Array): string => Buffer.from(data).toString();
+import { c1, c2, c3, datagram, echoing, fakeUdp, listening, runUdp, text } from './fake-udp.js';
 
 function udpConfig(extra: { listener?: Partial<ListenerConfig>; policy?: string; maxConnections?: number; grace?: number } = {}): Config {
   const l = listener({ name: 'dns', protocol: 'udp', sessionTimeoutMs: 300, ...extra.listener });
   const base = config([pool([backend('10.0.0.1:53'), backend('10.0.0.2:53')], { policy: extra.policy ?? 'round-robin' })], [l], extra.maxConnections ?? 0);
   return { ...base, global: { ...base.global, shutdownGraceMs: extra.grace ?? 30_000 } };
-}
-
-const listening = (cfg: Config): UdpListenEvent<FakeSocket> => ({ type: 'listening', listener: cfg.listeners[0]!, address: '127.0.0.1:5353', socket: LISTEN });
-const datagram = (client: ClientAddress, data: string): UdpListenEvent<FakeSocket> => ({ type: 'datagram', client, data: Buffer.from(data) });
-
-/** Fake UDP edges: `upstream` answers by backend address; sends are recorded. */
-function fakeUdp(listen: Observable<UdpListenEvent<FakeSocket>>, upstream: (address: string) => Observable<UdpUpstreamEvent<FakeSocket>>) {
-  const io = {
-    listen$: vi.fn((_l: ListenerConfig) => listen),
-    reply: vi.fn<(socket: FakeSocket, client: ClientAddress, data: Uint8Array) => void>(),
-    upstream$: vi.fn((target: Endpoint) => upstream(`${target.host}:${target.port}`)),
-    forward: vi.fn<(upstream: FakeSocket, data: Uint8Array) => void>(),
-  };
-  return io satisfies UdpIo<FakeSocket, FakeSocket>;
-}
-
-/** An upstream that is ready at once and answers after `after` frames with a datagram naming the backend. */
-function echoing(cold: (marbles: string, values: Record<string, UdpUpstreamEvent<FakeSocket>>) => Observable<UdpUpstreamEvent<FakeSocket>>, after = 4) {
-  return (address: string) => cold(`r ${after}ms e`, { r: { type: 'ready', socket: { id: `up:${address}` } }, e: { type: 'reply', data: Buffer.from(`from ${address}`) } });
 }
 
 /** An event as text, prefixed by its frame. */
@@ -63,13 +38,7 @@ function describeEvent(at: number, e: BalancerEvent): string {
 }
 
 function run(cfg: Config, udp: ReturnType<typeof fakeUdp>, stop$: Observable<unknown>, now: () => number, policies?: Readonly<Record<string, PolicyFactory>>) {
-  const tcp = { ...fakeIo({ connect: () => NEVER }), listen$: () => NEVER };
-  const balancer = createBalancer({ config$: new Observable<Config>((s) => s.next(cfg)), stop$ }, { io: tcp, udp, now, ...(policies ? { policies } : {}) });
-  const events: string[] = [];
-  const states: BalancerState[] = [];
-  balancer.state$.subscribe((s) => states.push(s));
-  balancer.events$.subscribe({ next: (e) => events.push(describeEvent(now(), e)), complete: () => events.push(`${now()} done`) });
-  return { events, states };
+  return runUdp(new Observable<Config>((s) => s.next(cfg)), udp, stop$, now, describeEvent, policies);
 }
 
 describe('UDP listeners in the balancer', () => {

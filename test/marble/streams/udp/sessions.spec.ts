@@ -34,6 +34,10 @@ const ready = (c: ClientAddress, upstream: number): At => () => ({ type: 'ready'
 const reply = (c: ClientAddress, upstream: number, text: string): At => (at) => ({ type: 'reply', key: key(c), upstream, data: bytes(text), at });
 const failed = (c: ClientAddress, upstream: number): At => () => ({ type: 'upstream-error', key: key(c), upstream, reason: 'refused' });
 const shutdown: At = (at) => ({ type: 'shutdown', at });
+const tick: At = (at) => ({ type: 'tick', at });
+const reloaded = (changed: Partial<SessionSettings>): At => () => ({ type: 'settings', settings: { ...settings, ...changed } });
+/** Inputs at the times given, one after the other; the effects are the last step's. */
+const at = (time: number, input: At): At => () => input(time);
 
 /** One effect as text: what a diagram compares. */
 function describeEffect(effect: SessionEffect): string {
@@ -231,8 +235,11 @@ describe('reduceSessions', () => {
 
   it('ignores answers meant for a session or socket that is gone', () => {
     const opened = step(emptySessionTable(settings), datagram(A, 'q1'), picked(A, 1, '10.9.0.1:53'), ready(A, 2));
-    expect(step(opened.table, ready(A, 99), reply(A, 99, 'stray'), failed(A, 99), picked(A, 7, '10.9.0.2:53')).effects).toEqual([]);
-    expect(step(opened.table, reply(B, 2, 'stray')).effects).toEqual([]);
+    for (const stray of [ready(A, 99), reply(A, 99, 'stray'), failed(A, 99), picked(A, 7, '10.9.0.2:53'), unpicked(A, 7), reply(B, 2, 'stray')]) {
+      const next = step(opened.table, stray);
+      expect(next.effects).toEqual([]);
+      expect(next.table).toBe(opened.table);
+    }
   });
 
   it(`holds at most ${MAX_PENDING} datagrams while connecting, dropping the rest as backlog`, () => {
@@ -255,6 +262,81 @@ describe('reduceSessions', () => {
 
   it('sweeps every half timeout, at most every second', () => {
     expect([1, 2, 300, 2000, 60_000].map(sweepIntervalMs)).toEqual([1, 1, 150, 1000, 1000]);
+  });
+});
+
+describe('reduceSessions: settings from a reload', () => {
+  // A open on 10.9.0.1:53 (upstream 2) from 0, B on 10.9.0.2:53 (upstream 4) from 10.
+  const twoOpen = (): SessionStep =>
+    step(
+      emptySessionTable(settings),
+      datagram(A, 'q1'),
+      picked(A, 1, '10.9.0.1:53'),
+      ready(A, 2),
+      at(10, datagram(B, 'q2')),
+      picked(B, 3, '10.9.0.2:53'),
+      ready(B, 4),
+    );
+
+  it('replaces the settings and touches no session: nothing to do at once', () => {
+    const before = twoOpen().table;
+    const after = step(before, reloaded({ timeoutMs: 100, maxSessions: 1, listener: 'resolver', pool: 'other' }));
+    expect(after.effects).toEqual([]);
+    expect(after.table.settings).toEqual({ listener: 'resolver', pool: 'other', timeoutMs: 100, maxSessions: 1 });
+    expect(after.table.sessions).toBe(before.sessions);
+  });
+
+  it('judges every session by a shortened timeout at the next sweep: one idle for longer ends, `idle_timeout`', () => {
+    const shortened = step(twoOpen(), at(150, tick), at(200, reloaded({ timeoutMs: 195 })));
+    expect(shortened.table.sessions.size).toBe(2);
+    // at 200, A has been idle for 200 and B for 190: the sweep at 200 ends A alone
+    expect(step(shortened, at(200, tick)).effects.map(describeEffect)).toEqual(['disconnect#2', 'closed 10.0.0.1:5001 idle_timeout 10.9.0.1:53 up 1/2 down 0/0 after 200']);
+    // with the old timeout, that sweep would end neither
+    expect(step(twoOpen(), at(200, tick)).effects).toEqual([]);
+  });
+
+  it('under a lowered max_sessions turns new clients away until there are fewer sessions, and cuts none', () => {
+    const C: ClientAddress = { address: '10.0.0.3', port: 5003 };
+    const lowered = step(twoOpen(), reloaded({ maxSessions: 1 }));
+    const full = step(lowered, at(20, datagram(C, 'q3')), at(21, datagram(A, 'q4')));
+    expect(full.effects.map(describeEffect)).toEqual(['forward#2 q4']);
+    expect(full.table.sessions.size).toBe(2);
+    // B ends (idle from 10): one session left, still not under 1
+    const swept = step(full, at(310, tick));
+    expect(swept.effects.map(describeEffect)).toEqual(['disconnect#4', 'closed 10.0.0.2:5002 idle_timeout 10.9.0.2:53 up 1/2 down 0/0 after 300', 'dropped limit 1/2']);
+    const one = step(swept, at(311, datagram(C, 'q5')));
+    expect(one.effects).toEqual([]);
+    expect(one.table.sessions.size).toBe(1);
+    // A ends (idle from 21): now C gets in
+    const none = step(one, at(321, tick));
+    expect(none.effects.map(describeEffect)).toEqual(['disconnect#2', 'closed 10.0.0.1:5001 idle_timeout 10.9.0.1:53 up 2/4 down 0/0 after 321', 'dropped limit 1/2']);
+    expect(step(none, at(322, datagram(C, 'q6'))).effects.map(describeEffect)).toEqual(['pick 10.0.0.3:5003']);
+  });
+
+  it('records an open session under the name and pool it had; a new one under the new', () => {
+    const renamed = step(twoOpen(), reloaded({ listener: 'resolver', pool: 'other' }), at(20, datagram({ address: '10.0.0.3', port: 5003 }, 'q3')));
+    expect(renamed.effects).toEqual([{ type: 'pick', key: '10.0.0.3:5003', session: 5, pool: 'other', client: { address: '10.0.0.3', port: 5003 }, tried: [] }]);
+    const opened = step(renamed, () => ({ type: 'picked', key: '10.0.0.3:5003', session: 5, backend: target('10.9.1.1:53') }));
+    const emitted = (s: SessionStep) => s.effects.flatMap((e) => (e.type === 'emit' ? [e.event] : []));
+    expect(emitted(opened)).toEqual([
+      { type: 'conn-opened', listener: 'resolver', client: '10.0.0.3:5003' },
+      { type: 'conn-attempt', listener: 'resolver', pool: 'other', client: '10.0.0.3:5003', backend: '10.9.1.1:53', attempt: 1 },
+    ]);
+    // A answered and ended under the old name and pool, as it began
+    const answered = step(opened, reply(A, 2, 'r1'));
+    expect(emitted(answered)).toEqual([{ type: 'conn-connected', listener: 'dns', pool: 'resolvers', client: key(A), backend: '10.9.0.1:53', attempt: 1 }]);
+    const closed = emitted(step(answered, at(40, shutdown))).map((e) => (e.type === 'conn-closed' ? `${e.client} ${e.listener} ${e.pool}` : e.type));
+    expect(closed.sort()).toEqual(['10.0.0.1:5001 dns resolvers', '10.0.0.2:5002 dns resolvers', '10.0.0.3:5003 resolver other']);
+  });
+
+  it('sends a session whose backend failed to the new pool at its next datagram, forgetting the old pool\'s failures', () => {
+    const failedOver = step(twoOpen(), reloaded({ pool: 'other' }), failed(A, 2));
+    expect(failedOver.effects.map(describeEffect)).toEqual(['failed 10.9.0.1:53 refused', 'disconnect#2']);
+    const again = step(failedOver, at(30, datagram(A, 'q2')));
+    expect(again.effects).toEqual([{ type: 'pick', key: key(A), session: 1, pool: 'other', client: A, tried: [] }]);
+    // in the pool it failed in, the failed backend is avoided
+    const stayed = step(twoOpen(), failed(A, 2), at(30, datagram(A, 'q2')));
+    expect(stayed.effects).toEqual([{ type: 'pick', key: key(A), session: 1, pool: 'resolvers', client: A, tried: ['10.9.0.1:53'] }]);
   });
 });
 
