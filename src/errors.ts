@@ -89,7 +89,31 @@ export class ResolveError extends RxlbError {
 
 /** A policy name or module that rxlb cannot use. */
 export class PolicyError extends RxlbError {
-  override readonly code = 'RXLB_ERR_POLICY';
+  override readonly code: string = 'RXLB_ERR_POLICY';
+}
+
+/**
+ * How a running policy let a connection down: it threw or errored, picked a backend
+ * that was not a candidate, completed, did not answer in time, or answered a request
+ * it was not asked.
+ */
+export type PolicyFailureKind = 'error' | 'not_candidate' | 'stopped' | 'no_answer' | 'unknown_request';
+
+/** A running policy let a connection down; `kind` says how. The connection fails, the pool goes on. */
+export class PolicyFailedError extends PolicyError {
+  override readonly code = 'RXLB_ERR_POLICY_FAILED';
+  constructor(
+    message: string,
+    readonly kind: PolicyFailureKind,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The backend state could not be updated: a bug. rxlb stops rather than route on a state it cannot trust. */
+export class StateError extends RxlbError {
+  override readonly code = 'RXLB_ERR_STATE';
 }
 
 /** Every error code rxlb can report, for the docs test and for users. */
@@ -102,6 +126,8 @@ export const ERROR_CODES = [
   'RXLB_ERR_LIMIT',
   'RXLB_ERR_RESOLVE',
   'RXLB_ERR_POLICY',
+  'RXLB_ERR_POLICY_FAILED',
+  'RXLB_ERR_STATE',
 ] as const;
 
 /** One line per problem: a ConfigError gives one per issue (file, key path, line), anything else its message. */

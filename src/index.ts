@@ -5,7 +5,11 @@
 export * from './operators/index.js';
 export { createBalancer, type Balancer, type BalancerDeps, type BalancerEvent, type BalancerSources } from './streams/balancer.js';
 export { connection$, type ConnectionContext } from './streams/tcp/connection.js';
-export { createRouter, type Route } from './streams/routing/router.js';
+export { createRouter, PENDING, type Answer, type PolicyFailure, type Router, type RouterOptions } from './streams/routing/router.js';
+export { throttleByKey, type Counted } from './operators/throttle-by-key.js';
+export { inOrder } from './operators/in-order.js';
+export { perKey } from './operators/per-key.js';
+export { foldState, type StateStep } from './streams/state/fold.js';
 export { eligible, type Eligibility } from './streams/routing/eligible.js';
 export { health$, backendHealth$, countCheck, countChecks, type CheckCounts, type HealthDeps } from './streams/health/checks.js';
 export { healthTargets, type HealthTarget } from './streams/health/targets.js';

@@ -1,6 +1,7 @@
 import { share, tap } from 'rxjs';
 import type { RootOptions } from './options.js';
 import { reportError } from './report.js';
+import { StateError } from '../errors.js';
 import { loadConfigWithPolicies } from './load-config.js';
 import { parseEndpoint } from '../config/endpoint.js';
 import { createLogger } from '../log/logger.js';
@@ -9,6 +10,9 @@ import type { PolicyFactory } from '../operators/policies/types.js';
 import { createReloader } from '../daemon/reload.js';
 import { run } from '../daemon/run.js';
 import { hangup$, shutdownSignal$ } from '../daemon/signals.js';
+
+/** The exit status after an internal error (sysexits' EX_SOFTWARE). */
+const EXIT_SOFTWARE = 70;
 
 /** `rxlb [options] [backend...]`: returns the exit code once the balancer has stopped. */
 export async function start(backends: readonly string[], options: RootOptions): Promise<number> {
@@ -56,6 +60,12 @@ export async function start(backends: readonly string[], options: RootOptions): 
     log.info('stopped');
     return 0;
   } catch (err) {
+    if (err instanceof StateError) {
+      // A bug: logged with its stack, and an exit status a supervisor restarts on.
+      log.error('backend state failed: stopping', { error: err.cause instanceof Error ? (err.cause.stack ?? err.message) : err.message });
+      reportError(err);
+      return EXIT_SOFTWARE;
+    }
     reportError(err);
     return 1;
   } finally {

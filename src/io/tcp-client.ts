@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { Observable } from 'rxjs';
 import type { OnNoBackend } from '../config/types.js';
 
 const BODY = 'Service Unavailable\n';
@@ -35,4 +36,25 @@ export function tcpRefuse(socket: net.Socket, how: OnNoBackend): void {
 /** Destroys an adopted client socket, unless it is already ending on its own terms. */
 export function tcpRelease(socket: net.Socket): void {
   if (!socket.destroyed && !socket.writableEnded) socket.destroy();
+}
+
+/**
+ * Emits once if the client goes while its connection is set up: its socket closes,
+ * which during set-up only a reset or an error does (rxlb neither ends nor destroys it
+ * then, and with `allowHalfOpen` a client's FIN leaves it open). A socket already gone
+ * when watched (it went while it waited to be taken up) emits at once.
+ */
+export function tcpClientGone$(socket: net.Socket): Observable<void> {
+  return new Observable<void>((subscriber) => {
+    const gone = (): void => {
+      subscriber.next();
+      subscriber.complete();
+    };
+    if (socket.destroyed) {
+      gone();
+      return undefined;
+    }
+    socket.on('close', gone);
+    return () => socket.off('close', gone);
+  });
 }

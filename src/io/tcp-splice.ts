@@ -37,6 +37,15 @@ export function tcpSplice$(client: net.Socket, upstream: net.Socket, idleMs: num
     copies.set(upstream, copy);
     client.off('error', ignoreErrors).on('error', onError).on('close', onClose);
     upstream.off('error', ignoreErrors).on('error', onError).on('end', onUpstreamEnd).on('close', onClose);
+    // A side that went before the copy began (its 'close' may be behind us) ends it as a reset would.
+    if (client.destroyed || upstream.destroyed) {
+      copy.reason = client.destroyed ? 'client_closed' : 'backend_closed';
+      copy.open -= (client.closed ? 1 : 0) + (upstream.closed ? 1 : 0);
+      if (!client.destroyed) client.resetAndDestroy();
+      if (!upstream.destroyed) upstream.resetAndDestroy();
+      if (copy.open === 0) copy.end(copy.reason);
+      return copy;
+    }
     if (idleMs > 0) client.setTimeout(idleMs).on('timeout', onIdle);
     client.pipe(upstream);
     upstream.pipe(client);

@@ -72,8 +72,22 @@ export function logEvent(log: Logger, event: BalancerEvent): void {
     case 'reload-failed':
       log.error('config reload failed', { errors: event.errors });
       return;
+    case 'policy-failed':
+      log.warn('policy failed', { pool: event.pool, policy: event.policy, kind: event.kind, error: event.message, count: event.count });
+      return;
+    case 'state-event-dropped':
+      log.error('state event dropped', { event: event.event.type, error: stackOf(event.error) });
+      return;
+    case 'source-failed':
+      log.error('source failed', { source: event.source, error: stackOf(event.error), retry_ms: 1000 });
+      return;
     case 'backend-state':
       log.info('backend state', { pool: event.pool, backend: event.backend, from: event.from, to: event.to, cause: event.cause, detail: event.detail });
       return;
   }
+}
+
+/** An error with its stack, for the records of bugs. */
+function stackOf(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
 }

@@ -120,6 +120,17 @@ export function createMetrics(state: () => BalancerState): Metrics {
   derived(Gauge, 'rxlb_listener_connections_active', 'Client connections (or UDP sessions) open on a listener, before and after a backend is picked.', ['listener'], (set, s) =>
     eachListener(s, (l) => set({ listener: l.config.name }, l.active)),
   );
+  derived(
+    Counter,
+    'rxlb_policy_failures_total',
+    'Connections a pool\'s policy let down, by kind: error, not_candidate, stopped, no_answer, unknown_request.',
+    ['pool', 'policy', 'kind'],
+    (set, s) => {
+      for (const pool of Object.values(s.pools)) {
+        for (const [kind, count] of Object.entries(pool.policyFailures)) set({ pool: pool.config.name, policy: pool.config.policy, kind }, count);
+      }
+    },
+  );
 
   return {
     registry,

@@ -13,8 +13,9 @@ import {
   merge,
   mergeMap,
   of,
-  scan,
+  retry,
   share,
+  shareReplay,
   switchMap,
   take,
   takeUntil,
@@ -24,23 +25,35 @@ import {
 } from 'rxjs';
 import type { Config, ListenerConfig } from '../config/types.js';
 import { ListenError } from '../errors.js';
+import { throttleByKey } from '../operators/throttle-by-key.js';
 import { builtinPolicies } from '../operators/policies/registry.js';
 import type { PolicyFactory } from '../operators/policies/types.js';
 import { connection$ } from './tcp/connection.js';
 import { type ConfigChange, socketOf } from './reload/config-diff.js';
 import type { ConfigProposal } from './reload/proposal.js';
-import type { AdminAction, BackendStateChanged, ConfigApplied, ConnClosed, ConnEvent, ListenerReport, ReloadFailed, StateEvent } from './state/events.js';
+import type {
+  AdminAction,
+  BackendStateChanged,
+  ConfigApplied,
+  ConnClosed,
+  ConnEvent,
+  ListenerReport,
+  PolicyFailed,
+  ReloadFailed,
+  SourceFailed,
+  StateEvent,
+  StateEventDropped,
+} from './state/events.js';
 import { health$ } from './health/checks.js';
-import { inOrder } from '../operators/in-order.js';
 import { passive$ } from './health/passive.js';
 import { perKey } from '../operators/per-key.js';
 import type { ConnectionIo, HealthIo, ListenEvent, ListenIo, UdpIo, UdpListenEvent } from './ports.js';
 import type { RouteTable } from './routing/route-table.js';
 import { routing$ } from './routing/route-table.js';
-import { type BalancerState, initialState, reduceBackendState } from './state/backend-state.js';
+import { type BalancerState, initialState } from './state/backend-state.js';
+import { foldState } from './state/fold.js';
 import type { BoundSocket } from './reload/bound-socket.js';
 import { type Commit, type Outcome, type Slot, createSocketTable } from './reload/socket-table.js';
-import { statusChanges } from './state/status-changes.js';
 import type { UdpDropped } from './udp/events.js';
 import { type UdpListenerEvent, udpListener$ } from './udp/listener.js';
 
@@ -55,7 +68,7 @@ export interface ConfigReloaded {
 }
 
 /** Everything the balancer reports, for logs, the admin API and metrics. */
-export type BalancerEvent = ConnEvent | ListenerReport | BackendStateChanged | UdpDropped | ConfigReloaded | ReloadFailed;
+export type BalancerEvent = ConnEvent | ListenerReport | BackendStateChanged | UdpDropped | ConfigReloaded | ReloadFailed | PolicyFailed | StateEventDropped | SourceFailed;
 
 export interface BalancerSources {
   /**
@@ -143,38 +156,49 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
   const events$ = defer(() => {
     const outcomes = new Subject<Outcome<C, L>>();
     const committed$ = outcomes.pipe(filter((o): o is Commit<C, L> => o.type === 'commit'));
-    const config$ = committed$.pipe(map((commit) => commit.config));
+    // Replayed, so a source that failed and is subscribed again starts from the config in force.
+    const config$ = committed$.pipe(
+      map((commit) => commit.config),
+      shareReplay({ bufferSize: 1, refCount: false }),
+    );
     const feedback = new Subject<StateEvent>();
     // The `backend state` records, in the order the changes were folded.
     const changes = new Subject<BackendStateChanged>();
+    // What a policy let down: every one is counted in the state, and logged throttled.
+    const policyFailures = new Subject<PolicyFailed>();
+    // Events that could not be folded, and sources that failed: reported, not fatal.
+    const notices = new Subject<StateEventDropped | SourceFailed>();
+    // A fold that failed on an event the state cannot do without: events$ errors with it.
+    const fatal = new Subject<never>();
+    // Health checks, passive checks and admin commands only adjust which backends routing
+    // prefers: one that fails is reported and subscribed again a second later.
+    const optional = <T>(source: SourceFailed['source'], events$: Observable<T>): Observable<T> =>
+      events$.pipe(
+        retry({
+          delay: (error: unknown) => {
+            notices.next({ type: 'source-failed', source, error });
+            return timer(OPTIONAL_SOURCE_RETRY_MS);
+          },
+        }),
+      );
     const probe$ = deps.probe$;
     const checks$ = probe$ ? health$(config$, { probe$, random: deps.random ?? Math.random }) : EMPTY;
     const stateSubscription = merge(
       config$.pipe(map((config): ConfigApplied => ({ type: 'config', config }))),
       feedback,
-      checks$,
-      passive$({ config$, conns$: feedback.pipe(filter((e): e is ConnEvent => e.type.startsWith('conn-'))) }),
-      sources.commands$ ?? EMPTY,
+      policyFailures,
+      optional('health checks', checks$),
+      optional('passive checks', passive$({ config$, conns$: feedback.pipe(filter((e): e is ConnEvent => e.type.startsWith('conn-'))) })),
+      optional('admin commands', sources.commands$ ?? EMPTY),
     )
-      .pipe(
-        // Connection events are produced while routing reads the state, and ejections
-        // while folding them: fold everything in order. (inOrder is observeOn(queueScheduler)
-        // without an action scheduled per event: four events per connection pass here.)
-        inOrder(),
-        scan(
-          (step: { state: BalancerState; changes: readonly BackendStateChanged[] }, event: StateEvent) => {
-            const next = reduceBackendState(step.state, event);
-            return { state: next, changes: statusChanges(step.state, next, event) };
-          },
-          { state: initialState, changes: [] },
-        ),
-      )
+      .pipe(foldState())
       .subscribe({
         next: (step) => {
           state.next(step.state);
           for (const change of step.changes) changes.next(change);
+          if (step.dropped) notices.next(step.dropped);
         },
-        error: () => undefined, // a config source that fails reaches events$ through the commits
+        error: (err: unknown) => fatal.error(err),
       });
 
     // After stop$, the grace period; then connections still open are cut.
@@ -188,11 +212,13 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
     const cut = new Subject<BalancerEvent>();
 
     let routes: RouteTable = () => undefined;
-    const routingSubscription = routing$(config$, deps.policies ?? builtinPolicies).subscribe((table) => (routes = table));
+    const routingSubscription = routing$(config$, deps.policies ?? builtinPolicies, ({ pool, policy, kind, error }) =>
+      policyFailures.next({ type: 'policy-failed', pool, policy, kind, message: error.message, count: 1 }),
+    ).subscribe((table) => (routes = table));
     const context = {
       io: deps.io,
       state: () => state.value,
-      route: (pool: string) => routes(pool),
+      router: (pool: string) => routes(pool),
       cut: (closed: ConnClosed) => cut.next(closed),
       now: deps.now,
       connectionCap: deps.connectionCap ?? Infinity,
@@ -220,7 +246,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
       // The socket is already bound: the listener reads it from where binding left off.
       const io = udp && { ...udp, listen$: () => concat(of(socket.listening), socket.events$) };
       return io
-        ? udpListener$(listener$, { io, state: context.state, route: context.route, now: deps.now, stop$: ended$, cut: (event) => cut.next(event), connectionCap: context.connectionCap })
+        ? udpListener$(listener$, { io, state: context.state, router: context.router, now: deps.now, stop$: ended$, cut: (event) => cut.next(event), connectionCap: context.connectionCap })
         : throwError(() => new ListenError(`listener ${slot.listener.name}: protocol "udp" needs the UDP io, which was not given`));
     };
 
@@ -260,10 +286,15 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
     const traffic$ = merge(running$, cut.pipe(takeUntil(kill$))).pipe(
       tap({
         next: (event) => {
-          if (event.type !== 'backend-state' && event.type !== 'reloaded') feedback.next(event);
+          if (isStateEvent(event)) feedback.next(event);
         },
         // The state changes are reported for as long as there is traffic to steer.
-        complete: () => changes.complete(),
+        complete: () => {
+          changes.complete();
+          policyFailures.complete();
+          notices.complete();
+          fatal.complete();
+        },
       }),
     );
     // Started last, once everything above listens: every config becomes one outcome.
@@ -284,7 +315,12 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
         });
       return () => subscription.unsubscribe();
     });
-    return merge(changes, traffic$, commits$).pipe(
+    // The log hears the first failure of each pool's policy and kind at once, then one a minute with a count.
+    const policyReports$ = policyFailures.pipe(
+      throttleByKey((f) => `${f.pool}\n${f.kind}`, POLICY_REPORT_WINDOW_MS),
+      map(({ value, count }): PolicyFailed => (count === 1 ? value : { ...value, count })),
+    );
+    return merge(changes, traffic$, commits$, policyReports$, notices, fatal).pipe(
       finalize(() => {
         sockets.closeAll();
         routingSubscription.unsubscribe();
@@ -295,6 +331,11 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
 
   return { events$, state$: state.asObservable(), state: () => state.value };
 }
+
+/** How long a failed health, passive or admin source waits before it is subscribed again. */
+const OPTIONAL_SOURCE_RETRY_MS = 1000;
+/** At most one log record per pool, policy failure kind and this long. */
+const POLICY_REPORT_WINDOW_MS = 60_000;
 
 /** Stands for a UDP listener in the listener set; `ended$` says it was replaced or stopped. */
 interface UdpListenerToken<L> {
@@ -314,6 +355,11 @@ function accepts$<C, L>(slot: Slot<C, L>): Observable<ListenEvent<C>> {
       return event.type === 'accept-error' ? { ...event, listener } : event;
     }),
   );
+}
+
+/** What traffic reports that the state folds: everything but the state's own reports and reload outcomes. */
+function isStateEvent(event: BalancerEvent): event is BalancerEvent & StateEvent {
+  return event.type !== 'backend-state' && event.type !== 'reloaded' && event.type !== 'state-event-dropped' && event.type !== 'source-failed';
 }
 
 function listeningOf<C, L>(slot: Slot<C, L>): ListenerReport {

@@ -21,6 +21,14 @@ export interface Transferred {
 
 export interface ConnectionIo<C, U> {
   /**
+   * Watches a client while its connection is being set up: emits once if the client
+   * goes (a reset, an error on its socket, or a socket already closed when watched),
+   * never on a half-close (a FIN): a client that has finished sending may still await
+   * its answer, and what it sent, its end included, waits in the socket for the copy.
+   * Teardown stops watching.
+   */
+  clientGone$(client: C): Observable<void>;
+  /**
    * Connects to a backend: emits the socket once connected and completes, handing the
    * socket over; errors with UpstreamConnectError before the connection is up.
    * Unsubscribed before then, it destroys the socket it made.

@@ -211,7 +211,7 @@ describe('admin API: /metrics', () => {
       await closedByRxlb(await client(deadPort!));
     }
     const failed = await waitForCount(rxlb, (r) => closedRecord(r) && r.listener === 'dead', 3);
-    for (const r of failed) expect(r).toMatchObject({ backend: null, reason: 'connect_failed', bytes_up: 0, bytes_down: 0 });
+    for (const r of failed) expect(r).toMatchObject({ backend: dead, reason: 'connect_failed', bytes_up: 0, bytes_down: 0 }); // the backend tried last
 
     // a pool where one backend refuses: every connection is retried on the other and gets through
     for (let i = 0; i < 4; i += 1) expect((await probe(rxlb, mixedPort!)).name).toBe('M');

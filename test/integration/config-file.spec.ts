@@ -24,6 +24,8 @@ describe('config files', () => {
   });
 
   it('answers the minimal 503 when no backend can be reached and on_no_backend = "http-503"', async () => {
+    const first = `127.0.0.1:${await refusedPort()}`;
+    const second = `127.0.0.1:${await refusedPort()}`;
     const path = file(
       [
         '[[listener]]',
@@ -36,10 +38,10 @@ describe('config files', () => {
         'retries = 1',
         '',
         '[[pool.web.backend]]',
-        `address = "127.0.0.1:${await refusedPort()}"`,
+        `address = "${first}"`,
         '',
         '[[pool.web.backend]]',
-        `address = "127.0.0.1:${await refusedPort()}"`,
+        `address = "${second}"`,
         '',
       ].join('\n'),
     );
@@ -48,7 +50,7 @@ describe('config files', () => {
     client.write('GET / HTTP/1.1\r\nHost: example\r\n\r\n');
     expect((await readAll(client)).toString()).toBe(RESPONSE_503);
     expect(RESPONSE_503).toBe('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\nConnection: close\r\n\r\nService Unavailable\n');
-    expect(await rxlb.waitFor((r) => r.msg === 'connection closed')).toMatchObject({ listener: 'web', reason: 'connect_failed', backend: null });
+    expect(await rxlb.waitFor((r) => r.msg === 'connection closed')).toMatchObject({ listener: 'web', reason: 'connect_failed', backend: second }); // the backend tried last
   });
 
   it('exits 1 on a bad config, naming the file, the line and the key path of every error', async () => {

@@ -58,13 +58,17 @@ export const idleSplice = (_client: FakeSocket, _upstream: FakeSocket, idleMs: n
 
 /**
  * Fake edges: `connect$` answers from a table of cold observables by backend address;
- * `splice$` by default behaves as a copy that never moves a byte.
+ * `splice$` by default behaves as a copy that never moves a byte; `clientGone$` by
+ * default never fires.
  */
 export function fakeIo(options: {
   connect: (address: string) => Observable<FakeSocket>;
   splice?: (client: FakeSocket, upstream: FakeSocket, idleMs: number) => Observable<SpliceEnd>;
+  /** When each client goes (a reset) while its connection is set up; default: it never does. */
+  gone?: (client: FakeSocket) => Observable<void>;
 }) {
   const io = {
+    clientGone$: vi.fn(options.gone ?? ((): Observable<void> => NEVER)),
     connect$: (target: Endpoint) => options.connect(`${target.host}:${target.port}`),
     splice$: vi.fn(options.splice ?? idleSplice),
     transferred: (_client: FakeSocket, upstream: FakeSocket | undefined) => (upstream ? { up: 11, down: 22 } : { up: 0, down: 0 }),

@@ -20,8 +20,10 @@ describe('error codes', () => {
       new errors.LimitError('x'),
       new errors.ResolveError('x'),
       new errors.PolicyError('x'),
+      new errors.PolicyFailedError('x', 'no_answer'),
+      new errors.StateError('x'),
     ];
     expect(instances.map((e) => e.code)).toEqual([...errors.ERROR_CODES]);
-    expect(instances.map((e) => e.name)).toEqual(['RxlbError', 'ConfigError', 'ListenError', 'UpstreamConnectError', 'NoBackendError', 'LimitError', 'ResolveError', 'PolicyError']);
+    expect(instances.map((e) => e.name)).toEqual(['RxlbError', 'ConfigError', 'ListenError', 'UpstreamConnectError', 'NoBackendError', 'LimitError', 'ResolveError', 'PolicyError', 'PolicyFailedError', 'StateError']);
   });
 });

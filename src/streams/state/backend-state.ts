@@ -1,5 +1,5 @@
 import type { Config, ListenerConfig, PoolConfig } from '../../config/types.js';
-import type { ConnectFailureReason } from '../../errors.js';
+import type { ConnectFailureReason, PolicyFailureKind } from '../../errors.js';
 import type { StateEvent } from './events.js';
 import type { AdminMode, BackendStatus } from './status.js';
 import { sameChecks } from '../health/targets.js';
@@ -73,6 +73,8 @@ export interface PoolState {
   readonly backends: readonly BackendState[];
   /** No longer in the config; kept while a backend of it is still draining. */
   readonly removed: boolean;
+  /** How often its policy let a connection down, by kind; kept across reloads while the policy stays. */
+  readonly policyFailures: Readonly<Partial<Record<PolicyFailureKind, number>>>;
 }
 
 export interface ListenerState {
@@ -113,6 +115,7 @@ const NO_TRAFFIC = { tcp: freezeTraffic('tcp'), udp: freezeTraffic('udp') };
 function freezeTraffic(protocol: Traffic['protocol']): Traffic {
   return Object.freeze({ protocol, active: 0, total: 0, bytesUp: 0, bytesDown: 0, datagramsUp: 0, datagramsDown: 0 });
 }
+const NO_POLICY_FAILURES: PoolState['policyFailures'] = Object.freeze({});
 const NO_STATS: BackendStats = Object.freeze({
   traffic: Object.freeze({}),
   connectFailures: Object.freeze({ refused: 0, timeout: 0, error: 0 }),
@@ -162,7 +165,7 @@ export function reduceBackendState(state: BalancerState, event: StateEvent): Bal
       if (event.reason === 'no_backend' || event.reason === 'limit') {
         next = withListener(next, event.listener, (l) => ({ ...l, rejected: { ...l.rejected, [event.reason]: l.rejected[event.reason as 'limit'] + 1 } }));
       }
-      if (event.backend === undefined) return next;
+      if (event.backend === undefined || event.released) return next;
       const after = next;
       return withBackend(after, event.pool, event.backend, (b) =>
         withCounters(b, b.active - 1, b.total, b.failures, b.consecutiveFailures, withTraffic(after, b.stats, event.listener, -1, 0, event.bytesUp, event.bytesDown, event.datagrams)),
@@ -179,6 +182,12 @@ export function reduceBackendState(state: BalancerState, event: StateEvent): Bal
       return withStatusInputs(state, event.pool, event.backend, { ejected: true });
     case 'restored':
       return withStatusInputs(state, event.pool, event.backend, { ejected: false });
+    case 'policy-failed': {
+      const pool = state.pools[event.pool];
+      if (pool === undefined) return state;
+      const policyFailures = { ...pool.policyFailures, [event.kind]: (pool.policyFailures[event.kind] ?? 0) + event.count };
+      return { ...state, pools: withEntry(state.pools, event.pool, { ...pool, policyFailures }) };
+    }
     case 'admin':
       return withStatusInputs(state, event.pool, event.backend, { admin: event.action === 'enable' ? 'none' : event.action === 'drain' ? 'draining' : 'disabled' });
   }
@@ -245,7 +254,8 @@ function applyConfig(state: BalancerState, config: Config): BalancerState {
     });
     const draining = (before?.backends ?? []).filter((o) => o.active > 0 && !backends.some((b) => b.address === o.address));
     for (const o of draining) backends.push({ ...o, index: backends.length, removed: true, status: 'draining' });
-    pools[pool.name] = { config: pool, backends, removed: false };
+    const failures = before !== undefined && before.config.policy === pool.policy ? before.policyFailures : NO_POLICY_FAILURES;
+    pools[pool.name] = { config: pool, backends, removed: false, policyFailures: failures };
   }
   for (const [name, before] of Object.entries(state.pools)) {
     if (pools[name] || !before.backends.some((b) => b.active > 0)) continue;
@@ -390,6 +400,6 @@ function withBackend(state: BalancerState, poolName: string, address: string, up
   const backends = pool.backends.slice();
   if (next.removed && next.active <= 0) backends.splice(i, 1);
   else backends[i] = next;
-  const pools = withEntry(state.pools, poolName, pool.removed && backends.length === 0 ? undefined : { config: pool.config, backends, removed: pool.removed });
+  const pools = withEntry(state.pools, poolName, pool.removed && backends.length === 0 ? undefined : { config: pool.config, backends, removed: pool.removed, policyFailures: pool.policyFailures });
   return withTotals(state, pools, state.listeners, state.active);
 }

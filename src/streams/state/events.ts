@@ -1,5 +1,5 @@
 import type { Config } from '../../config/types.js';
-import type { ConnectFailureReason } from '../../errors.js';
+import type { ConnectFailureReason, PolicyFailureKind } from '../../errors.js';
 import type { ListenEvent } from '../ports.js';
 import type { BackendStatus } from './status.js';
 import type { UdpDropped } from '../udp/events.js';
@@ -70,8 +70,13 @@ export interface ConnClosed {
   readonly listener: string;
   readonly pool: string;
   readonly client: string;
-  /** The backend it was connected (or connecting) to; undefined if it never got one. */
+  /**
+   * The backend it was connected (or connecting) to; after a failed attempt, the one it
+   * tried last (then `released` is set); undefined if it never got as far as a backend.
+   */
   readonly backend: string | undefined;
+  /** The connection's slot on `backend` was already given back (its last attempt failed). */
+  readonly released?: true;
   readonly bytesUp: number;
   readonly bytesDown: number;
   readonly durationMs: number;
@@ -148,6 +153,21 @@ export interface ReloadFailed {
 /** What a listener reports besides its connections: bound, or an accept that failed. */
 export type ListenerReport = Exclude<ListenEvent<unknown>, { type: 'accepted' }>;
 
+/**
+ * A pool's policy let a connection down (it threw, picked a backend that was not a
+ * candidate, stopped, did not answer in time, or answered a request it was not asked).
+ * The state counts every one; the log hears them throttled, with `count` saying how
+ * many this record stands for.
+ */
+export interface PolicyFailed {
+  readonly type: 'policy-failed';
+  readonly pool: string;
+  readonly policy: string;
+  readonly kind: PolicyFailureKind;
+  readonly message: string;
+  readonly count: number;
+}
+
 /** The events the backend-state reducer folds. */
 export type StateEvent =
   | ConfigApplied
@@ -159,7 +179,8 @@ export type StateEvent =
   | HealthChanged
   | BackendEjected
   | BackendRestored
-  | AdminAction;
+  | AdminAction
+  | PolicyFailed;
 
 /** What moved a backend from one state to another. */
 export type StateCause = 'health' | 'passive' | 'admin' | 'reload';
@@ -174,4 +195,21 @@ export interface BackendStateChanged {
   readonly cause: StateCause;
   /** A few words on why: the check's result, or how long an ejection lasts. */
   readonly detail: string;
+}
+
+/**
+ * An event from health checks, passive checks or the admin API could not be folded (a
+ * bug): it was dropped, and the state stays as it was before it. Reported with the stack.
+ */
+export interface StateEventDropped {
+  readonly type: 'state-event-dropped';
+  readonly event: StateEvent;
+  readonly error: unknown;
+}
+
+/** A source of the state (health checks, passive checks, admin commands) failed (a bug): reported, and subscribed again a second later. */
+export interface SourceFailed {
+  readonly type: 'source-failed';
+  readonly source: 'health checks' | 'passive checks' | 'admin commands';
+  readonly error: unknown;
 }

@@ -6,7 +6,7 @@ import { eligible } from '../routing/eligible.js';
 import type { ConnEvent } from '../state/events.js';
 import { formatHostPort } from '../../config/endpoint.js';
 import type { ListenEvent, UdpIo } from '../ports.js';
-import type { Route } from '../routing/router.js';
+import type { Router } from '../routing/router.js';
 import type { BackendState, BalancerState } from '../state/backend-state.js';
 import { hasRoom } from '../state/limits.js';
 import type { UdpDropped } from './events.js';
@@ -19,7 +19,8 @@ export type UdpListenerEvent = Exclude<ListenEvent<unknown>, { type: 'accepted' 
 export interface UdpListenerContext<L, S> {
   readonly io: UdpIo<L, S>;
   readonly state: () => BalancerState;
-  readonly route: (pool: string) => Route | undefined;
+  /** The running policy of a pool, if the pool exists. */
+  readonly router: (pool: string) => Router | undefined;
   readonly now: () => number;
   /**
    * Ends the listener (shutdown, or a new listener set without it): its sessions end
@@ -141,8 +142,8 @@ export function udpListener$<L, S>(listener$: Observable<ListenerConfig>, ctx: U
 
     const pick = (key: string, session: number, poolName: string, client: ClientAddress, tried: readonly string[]): void => {
       const pool = ctx.state().pools[poolName];
-      const route = ctx.route(poolName);
-      if (!pool || !route) {
+      const router = ctx.router(poolName);
+      if (!pool || !router) {
         dispatch({ type: 'unpicked', key, session, reason: 'no_backend' });
         return;
       }
@@ -154,7 +155,7 @@ export function udpListener$<L, S>(listener$: Observable<ListenerConfig>, ctx: U
         return;
       }
       let answered = false;
-      const subscription = route({ pool: poolName, client, candidates: choice.candidates, up: choice.up })
+      const subscription = router.route$({ pool: poolName, client, candidates: choice.candidates, up: choice.up })
         .pipe(take(1))
         .subscribe({
           next: (candidate) => {

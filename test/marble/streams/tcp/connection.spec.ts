@@ -1,4 +1,4 @@
-import { NEVER, map, of } from 'rxjs';
+import { NEVER, delay, map, of } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../../src/config/types.js';
@@ -6,8 +6,9 @@ import { UpstreamConnectError } from '../../../../src/errors.js';
 import { roundRobin } from '../../../../src/operators/policies/round-robin.js';
 import { type ConnectionContext, connection$ } from '../../../../src/streams/tcp/connection.js';
 import type { ConnClosed, ConnEvent } from '../../../../src/streams/state/events.js';
+import type { Policy } from '../../../../src/operators/policies/types.js';
 import type { Accepted, SpliceEnd } from '../../../../src/streams/ports.js';
-import { createRouter } from '../../../../src/streams/routing/router.js';
+import { type PolicyFailure, createRouter } from '../../../../src/streams/routing/router.js';
 import { initialState, reduceBackendState } from '../../../../src/streams/state/backend-state.js';
 import { testScheduler } from '../../helpers.js';
 import { type FakeSocket, backend, config, fakeIo, listener, pool } from '../../fixtures.js';
@@ -20,10 +21,18 @@ const client: FakeSocket = { id: 'client' };
 const upstream = (address: string): FakeSocket => ({ id: `up:${address}` });
 const accepted = (cfg: Config): Accepted<FakeSocket> => ({ listener: cfg.listeners[0]!, socket: client, client: { address: '10.9.9.9', port: 5555 } });
 
-function context(rx: TestScheduler, cfg: Config, io: ReturnType<typeof fakeIo>, cut: ConnClosed[] = [], connectionCap = Infinity): ConnectionContext<FakeSocket, FakeSocket> {
+function context(
+  rx: TestScheduler,
+  cfg: Config,
+  io: ReturnType<typeof fakeIo>,
+  cut: ConnClosed[] = [],
+  connectionCap = Infinity,
+  policy: Policy = roundRobin(),
+  failures: PolicyFailure[] = [],
+): ConnectionContext<FakeSocket, FakeSocket> {
   const state = reduceBackendState(initialState, { type: 'config', config: cfg });
-  const router = createRouter(roundRobin());
-  return { io, state: () => state, route: () => router.route, cut: (c) => cut.push(c), now: () => rx.now(), connectionCap };
+  const router = createRouter(policy, { pool: 'web', policy: 'test', report: (f) => failures.push(f) });
+  return { io, state: () => state, router: () => router, cut: (c) => cut.push(c), now: () => rx.now(), connectionCap };
 }
 
 function run(rx: TestScheduler, cfg: Config, io: ReturnType<typeof fakeIo>, cut: ConnClosed[] = [], connectionCap = Infinity) {
@@ -89,7 +98,8 @@ describe('connection$', () => {
         o: { type: 'conn-opened', listener: 'front', client: '10.9.9.9:5555' },
         a: { type: 'conn-attempt', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: '10.0.0.1:80', attempt: 1 },
         f: { type: 'conn-failed', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: '10.0.0.1:80', attempt: 1, reason: 'error', local: 'EMFILE' },
-        x: { type: 'conn-closed', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: undefined, bytesUp: 0, bytesDown: 0, durationMs: 5, reason: 'connect_failed' },
+        // the record names the backend it tried last, whose slot the failure already gave back
+        x: { type: 'conn-closed', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: '10.0.0.1:80', released: true, bytesUp: 0, bytesDown: 0, durationMs: 5, reason: 'connect_failed' },
       });
       expectSubscriptions(second.subscriptions).toBe([]);
       rx.flush();
@@ -118,7 +128,7 @@ describe('connection$', () => {
       // three attempts (one plus two retries), the fourth backend is never tried
       expectObservable(collected$).toBe('(oa) 6ms (fa) 6ms (fa) 6ms (fx|)', letters);
       rx.flush();
-      expect(closed[0]).toMatchObject({ backend: undefined, reason: 'connect_failed', bytesUp: 0, bytesDown: 0 });
+      expect(closed[0]).toMatchObject({ backend: '10.0.0.3:80', released: true, reason: 'connect_failed', bytesUp: 0, bytesDown: 0 });
       expect(io.refuse).toHaveBeenCalledExactlyOnceWith(client, 'http-503');
     });
   });
@@ -234,6 +244,123 @@ describe('connection$', () => {
       rx.flush();
       expect(io.release).toHaveBeenCalledTimes(1);
       expect(cut.map((c) => [c.reason, c.backend])).toEqual([['shutdown', '10.0.0.1:80']]);
+    });
+  });
+});
+
+/** A policy that answers the first candidate `ms` later. */
+const late = (ms: number): Policy => (requests) => requests.pipe(delay(ms), map((request) => ({ request, backend: request.candidates[0] })));
+
+describe('connection$ while it is set up', () => {
+  it('ends at once as client_closed when the client goes while a connect is in flight, abandoning the connect', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const connect = cold<FakeSocket>('    10ms (u|)', { u: upstream('10.0.0.1:80') });
+      const gone = cold<void>('           4ms (g|)');
+      const io = fakeIo({ connect: () => connect, gone: () => gone });
+      const { collected$, closed } = run(rx, three, io);
+      expectObservable(collected$).toBe('(oa)(x|)', letters);
+      expectSubscriptions(connect.subscriptions).toBe('^ 3ms !');
+      expectSubscriptions(gone.subscriptions).toBe('^ 3ms !');
+      rx.flush();
+      // it held a slot on the backend it was connecting to: the record gives it back
+      expect(closed).toEqual([
+        { type: 'conn-closed', listener: 'front', pool: 'web', client: '10.9.9.9:5555', backend: '10.0.0.1:80', bytesUp: 0, bytesDown: 0, durationMs: 4, reason: 'client_closed' },
+      ]);
+      expect(io.refuse).not.toHaveBeenCalled(); // nobody to answer
+      expect(io.splice$).not.toHaveBeenCalled();
+      expect(io.release).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it('ends at once when the client goes while the policy thinks, and the late answer is forgotten', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable }) => {
+      const failures: PolicyFailure[] = [];
+      const io = fakeIo({ connect: () => cold('1ms (u|)', { u: upstream('10.0.0.1:80') }), gone: () => cold('2ms (g|)') });
+      const events$ = connection$(accepted(three), context(rx, three, io, [], Infinity, late(5), failures));
+      expectObservable(events$.pipe(map(letter))).toBe('o 1ms (x|)', letters);
+      rx.flush();
+      expect(failures).toEqual([]); // the answer at 5 finds nobody waiting, and that is no fault of the policy
+      expect(io.refuse).not.toHaveBeenCalled();
+    });
+  });
+
+  it('ends at once when the client went while it waited to be taken up (no pick, no connect)', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const connect = cold<FakeSocket>('(u|)', { u: upstream('10.0.0.1:80') });
+      const io = fakeIo({ connect: () => connect, gone: () => of(undefined) });
+      const { collected$, closed } = run(rx, three, io);
+      expectObservable(collected$).toBe('(ox|)', letters);
+      expectSubscriptions(connect.subscriptions).toBe([]);
+      rx.flush();
+      expect(closed[0]).toMatchObject({ reason: 'client_closed', backend: undefined });
+    });
+  });
+
+  it('stops watching for the client to go once the copy takes over', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const gone = cold<void>('20ms (g|)');
+      const splice = cold('    30ms (e|)', { e: { reason: 'client_closed' as const } });
+      const io = fakeIo({ connect: () => cold('5ms (u|)', { u: upstream('10.0.0.1:80') }), splice: () => splice, gone: () => gone });
+      const { collected$ } = run(rx, three, io);
+      // the watch firing at 20 is no longer heard: the copy says how the connection ended
+      expectObservable(collected$).toBe('(oa) 1ms c 29ms (x|)', letters);
+      expectSubscriptions(gone.subscriptions).toBe('^ 4ms !');
+      expectSubscriptions(splice.subscriptions).toBe('5ms ^ 29ms !');
+    });
+  });
+
+  it('waits for a late policy, then connects', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable }) => {
+      const io = fakeIo({ connect: () => cold('2ms (u|)', { u: upstream('10.0.0.1:80') }) });
+      const events$ = connection$(accepted(three), context(rx, three, io, [], Infinity, late(5)));
+      expectObservable(events$.pipe(map(letter)), '^ 19ms !').toBe('o 4ms a 1ms c', letters);
+    });
+  });
+
+  it('fails only this connection when its policy never answers: connect_timeout bounds the pick, and the policy is reported', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable }) => {
+      const failures: PolicyFailure[] = [];
+      const silent: Policy = () => NEVER;
+      const cfg = config([pool([backend('10.0.0.1:80')], { connectTimeoutMs: 3000, onNoBackend: 'http-503' })]);
+      const io = fakeIo({ connect: () => cold('(u|)', { u: upstream('10.0.0.1:80') }) });
+      const events$ = connection$(accepted(cfg), context(rx, cfg, io, [], Infinity, silent, failures));
+      expectObservable(events$.pipe(map(letter))).toBe('o 2999ms (x|)', letters);
+      rx.flush();
+      expect(failures.map((f) => [f.pool, f.policy, f.kind])).toEqual([['web', 'test', 'no_answer']]);
+      expect(io.refuse).toHaveBeenCalledExactlyOnceWith(client, 'http-503'); // nothing was forwarded: the client is answered
+    });
+  });
+
+  it('reports a policy that answers with a copy of the request, and fails the connection at the deadline', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable }) => {
+      const failures: PolicyFailure[] = [];
+      const copying: Policy = (requests) => requests.pipe(map((request) => ({ request: { ...request }, backend: request.candidates[0] })));
+      const cfg = config([pool([backend('10.0.0.1:80')], { connectTimeoutMs: 1000 })]);
+      const io = fakeIo({ connect: () => cold('(u|)', { u: upstream('10.0.0.1:80') }) });
+      const events$ = connection$(accepted(cfg), context(rx, cfg, io, [], Infinity, copying, failures));
+      expectObservable(events$.pipe(map(letter))).toBe('o 999ms (x|)', letters);
+      rx.flush();
+      expect(failures.map((f) => f.kind)).toEqual(['unknown_request', 'no_answer']);
+    });
+  });
+
+  it('never answers the client with on_no_backend once the copy has started, even when the copy fails', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable }) => {
+      const cfg = config([pool([backend('10.0.0.1:80')], { onNoBackend: 'http-503' })]);
+      const io = fakeIo({ connect: () => cold('(u|)', { u: upstream('10.0.0.1:80') }), splice: () => cold<SpliceEnd>('7ms #', undefined, new Error('a bug in the copy')) });
+      const { collected$, closed } = run(rx, cfg, io);
+      expectObservable(collected$).toBe('(oac) 2ms (x|)', letters);
+      rx.flush();
+      expect(closed[0]).toMatchObject({ reason: 'error', backend: '10.0.0.1:80' });
+      expect(io.refuse).not.toHaveBeenCalled();
     });
   });
 });
