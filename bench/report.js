@@ -81,14 +81,14 @@ export function summarise(runs, targets) {
 }
 
 /**
- * A number in about three significant digits.
+ * A number in about three significant digits, its size judged after rounding (999.7 is
+ * "1,000", 99.97 is "100").
  * @param {number} v
  */
 export function formatNumber(v) {
-  const abs = Math.abs(v);
-  if (abs >= 1000) return Math.round(v).toLocaleString('en-US');
-  if (abs >= 100) return v.toFixed(0);
-  if (abs >= 10) return v.toFixed(1);
+  if (Math.abs(Math.round(v)) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (Math.abs(Number(v.toFixed(1))) >= 100) return v.toFixed(0);
+  if (Math.abs(Number(v.toFixed(2))) >= 10) return v.toFixed(1);
   return v.toFixed(2);
 }
 
