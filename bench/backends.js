@@ -1,118 +1,85 @@
-// Benchmark backends: two identical TCP servers on 127.0.0.1 (port 0), run in a
-// process of their own so they never share an event loop with the proxy under test
-// or with the load generator.
-//
-// Protocol (see bench/README.md): the first byte a client sends picks the mode.
-//   'U'  upload sink: later bytes are counted and discarded; the client's payload never
-//        contains a zero byte, and a zero byte marks its end: the server then answers
-//        with the payload size as an 8-byte big-endian integer (no half-close needed).
-//   'D'  download source: the server writes without pause (respecting backpressure)
-//        until the client sends one more byte (any), then ends.
-//   'R'  request/response: every REQ_SIZE bytes received are answered with RESP_SIZE bytes.
-//   'C'  one-shot: one REQ_SIZE request answered with RESP_SIZE bytes, then the server
-//        closes (like HTTP/1.0 without keep-alive); used for the new-connection rate.
-//   'G'  greeting: answered with one byte 'g', then the connection idles until closed.
-//
-// Prints one JSON line `{"backends":["127.0.0.1:p1","127.0.0.1:p2"]}` on stdout, then
-// serves until stdin closes (its parent has gone) or SIGTERM/SIGINT.
-import net from 'node:net';
-import { REQ_SIZE, RESP_SIZE } from './protocol.js';
+// The backends every target forwards to, started once for the whole run on the load
+// CPU: an iperf3 server for the bulk scenarios, and an nginx answering `200` with a small
+// body for the request scenarios and the idle connections.
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort, waitForListen } from './ports.js';
+import { describeExit, recordAffinity, startPinned, stderrTail } from './processes.js';
 
-const CHUNK = Buffer.alloc(64 * 1024, 0x61);
-const RESPONSE = Buffer.alloc(RESP_SIZE, 0x72);
+/** The body nginx answers every request with. */
+export const BODY = 'rxlb bench\n';
 
-/** @param {net.Socket} socket */
-function serve(socket) {
-  socket.setNoDelay(true);
-  socket.on('error', () => socket.destroy());
-  /** @type {string | undefined} */
-  let mode;
-  let count = 0; // bytes received in the current mode
-  let stopped = false;
-
-  const pump = () => {
-    while (!stopped && !socket.destroyed) {
-      if (!socket.write(CHUNK)) {
-        socket.once('drain', pump);
-        return;
-      }
-    }
-  };
-
-  socket.on('data', (data) => {
-    let chunk = data;
-    if (mode === undefined) {
-      mode = String.fromCharCode(chunk[0]);
-      chunk = chunk.subarray(1);
-      if (mode === 'D') setImmediate(pump);
-      else if (mode === 'G') socket.write('g');
-      else if (!'URC'.includes(mode)) {
-        socket.destroy();
-        return;
-      }
-    }
-    if (chunk.length === 0) return;
-    switch (mode) {
-      case 'U':
-        count += chunk.length;
-        if (chunk[chunk.length - 1] === 0) {
-          const reply = Buffer.alloc(8);
-          reply.writeBigUInt64BE(BigInt(count - 1));
-          socket.write(reply);
-          count = 0;
-        }
-        break;
-      case 'D':
-        if (!stopped) {
-          stopped = true;
-          socket.end();
-        }
-        break;
-      case 'R': {
-        count += chunk.length;
-        const n = Math.floor(count / REQ_SIZE);
-        if (n > 0) {
-          count -= n * REQ_SIZE;
-          socket.write(n === 1 ? RESPONSE : Buffer.concat(Array(n).fill(RESPONSE)));
-        }
-        break;
-      }
-      case 'C':
-        count += chunk.length;
-        if (count >= REQ_SIZE && !stopped) {
-          stopped = true;
-          socket.end(RESPONSE);
-        }
-        break;
-      default:
-        break;
-    }
-  });
-  socket.on('end', () => {
-    stopped = true;
-    socket.end();
-  });
+/**
+ * `iperf3 -s` on 127.0.0.1, ready once it says it listens.
+ * @param {string} iperf3
+ * @param {number} cpu
+ * @returns {Promise<{ address: string, child: import('./processes.js').Child }>}
+ */
+export async function startIperfServer(iperf3, cpu) {
+  const port = await freePort();
+  const child = startPinned('iperf3 server', cpu, iperf3, ['-s', '-B', '127.0.0.1', '-p', String(port), '--forceflush']);
+  // a probe connection would count as a client for iperf3: wait for its banner instead
+  const deadline = Date.now() + 10_000;
+  while (!/Server listening on/.test(child.stdout())) {
+    const exit = child.exitInfo();
+    if (exit) throw new Error(`iperf3 server exited (${describeExit(exit)}) before listening${stderrTail(child)}`);
+    if (Date.now() > deadline) throw new Error(`iperf3 server did not say it listens within 10 s${stderrTail(child)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  recordAffinity(child);
+  return { address: `127.0.0.1:${port}`, child };
 }
 
-/** @returns {Promise<net.Server>} */
-function listen() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, serve);
-    server.on('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0, backlog: 4096 }, () => resolve(server));
-  });
+/**
+ * One nginx process (no master) answering every GET with `BODY`, keeping connections
+ * open for 10 minutes and for any number of requests.
+ * @param {string} nginx
+ * @param {number} cpu
+ * @param {string} dir a fresh folder for its config, pid and error log
+ * @param {number} descriptors the descriptor limit it runs with
+ * @returns {Promise<{ address: string, child: import('./processes.js').Child }>}
+ */
+export async function startNginxBackend(nginx, cpu, dir, descriptors) {
+  const port = await freePort();
+  const conf = path.join(dir, 'nginx.conf');
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`);
+  fs.writeFileSync(
+    conf,
+    [
+      'daemon off;',
+      'master_process off;',
+      `worker_rlimit_nofile ${descriptors};`,
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log warn;`,
+      `events { worker_connections ${descriptors - 32}; }`,
+      'http {',
+      '  access_log off;',
+      ...temp,
+      '  keepalive_timeout 10m;',
+      '  keepalive_requests 1000000;',
+      '  server {',
+      `    listen 127.0.0.1:${port} backlog=4096;`,
+      `    location / { default_type text/plain; return 200 "${BODY.replace('\n', '\\n')}"; }`,
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const child = startPinned('nginx backend', cpu, nginx, ['-p', dir, '-c', conf, '-e', `${dir}/error.log`]);
+  await waitForListen(port, child, 10, () => errorLog(dir));
+  recordAffinity(child);
+  return { address: `127.0.0.1:${port}`, child };
 }
 
-const servers = await Promise.all([listen(), listen()]);
-const addresses = servers.map((s) => {
-  const a = /** @type {net.AddressInfo} */ (s.address());
-  return `127.0.0.1:${a.port}`;
-});
-process.stdout.write(`${JSON.stringify({ backends: addresses })}\n`);
-
-const quit = () => process.exit(0);
-process.stdin.on('end', quit);
-process.stdin.on('close', quit);
-process.stdin.resume();
-process.on('SIGTERM', quit);
-process.on('SIGINT', quit);
+/**
+ * "; error.log: ..." from an nginx folder, or ''.
+ * @param {string} dir
+ */
+export function errorLog(dir) {
+  try {
+    const text = fs.readFileSync(path.join(dir, 'error.log'), 'utf8').trim();
+    return text ? `; its error.log ends:\n${text.slice(-1500)}` : '';
+  } catch {
+    return '';
+  }
+}

@@ -1,842 +1,286 @@
-// rxlb benchmark harness: compares rxlb with a direct connection, a raw Node proxy and,
-// where installed, HAProxy and nginx (stream), against the same backends, in one run.
+// rxlb's benchmark: rxlb against a raw Node proxy (and HAProxy, nginx `stream` and a
+// direct connection where present) under the same load, in alternating rounds, with
+// every proxy pinned to one CPU and the clients, backends and the bench to the other.
 //
-//   node bench/run.js [--quick] [--only direct,raw,rxlb,haproxy,nginx]
-//                     [--scenarios idle,bulk-up-1,...] [--repeat N] [--idle-count N]
+//   npm run bench -- [--quick] [--rounds N] [--duration S] [--only ...] [--scenarios ...]
 //
-// Processes: the backends (bench/backends.js), each proxy under test, and one load
-// generator per measurement (bench/load.js) each run in a process of their own. Every
-// child is killed at the end, on failure and on SIGINT/SIGTERM.
-// Results: a table on stdout, and JSON in bench/results/<timestamp>.json and latest.json.
-import { spawn, execFileSync } from 'node:child_process';
+// See bench/README.md. Prints a table of medians, spreads and ratios; writes JSON to
+// <results>/<time>.json and <results>/latest.json. Exit 0 when every figure was measured,
+// 1 when anything is missing or fails (naming it), 2 for a bad command line.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { BODY, startIperfServer, startNginxBackend } from './backends.js';
+import { parseOptions, USAGE, UsageError } from './options.js';
+import { configure, describeExit, killAll, started, stop } from './processes.js';
+import { FIGURES, formatNumber, renderTable, summarise } from './report.js';
+import { SCENARIOS } from './scenarios.js';
+import { ALL_TARGETS, logRecords, startTarget } from './targets.js';
+import { allowedCpus, checkCpus, clockTicks, descriptorLimit, nginxStreamModule, requireTools, versionOf, which } from './tools.js';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH_DIR);
-const RESULTS_DIR = path.join(BENCH_DIR, 'results');
-const NODE = process.execPath;
-const ALL_TARGETS = ['direct', 'raw', 'rxlb', 'haproxy', 'nginx'];
-const PROXY_START_TIMEOUT_S = 15;
-const STOP_GRACE_MS = 5000;
 
-// ---------------------------------------------------------------- options
-
-const USAGE = `usage: node bench/run.js [options]
-  --quick                 short durations and 1,000 idle connections (a smoke test)
-  --only <list>           targets, comma separated: ${ALL_TARGETS.join(',')} (default: all)
-  --scenarios <list>      scenarios, comma separated (default: all): SCENARIOS
-  --repeat <n>            run every measurement n times, interleaved; report medians (default 1)
-  --idle-count <n>        idle connections for the memory scenario (default 5000; quick 1000)
-  --duration <s>          measured seconds per scenario and target (default 3; quick 1)
-  -h, --help              this text
-environment: RXLB_BENCH_HAPROXY, RXLB_BENCH_NGINX: binaries to use instead of PATH lookup`;
-
-function parseArgs(argv) {
-  const o = { quick: false, only: ALL_TARGETS, scenarios: null, repeat: 1, idleCount: null, duration: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const [flag, inline] = a.split('=', 2);
-      if (inline !== undefined) return inline;
-      if (i + 1 >= argv.length) die(`${flag} needs a value`);
-      return argv[++i];
-    };
-    const flag = a.split('=')[0];
-    if (flag === '--quick') o.quick = true;
-    else if (flag === '--only') o.only = value().split(',').map((s) => s.trim()).filter(Boolean);
-    else if (flag === '--scenarios') o.scenarios = value().split(',').map((s) => s.trim()).filter(Boolean);
-    else if (flag === '--repeat') o.repeat = positiveInt(value(), '--repeat');
-    else if (flag === '--idle-count') o.idleCount = positiveInt(value(), '--idle-count');
-    else if (flag === '--duration') {
-      o.duration = Number(value());
-      if (!(o.duration > 0)) die('--duration must be a positive number of seconds');
-    } else if (flag === '-h' || flag === '--help') {
-      process.stdout.write(`${USAGE.replace('SCENARIOS', SCENARIOS.map((s) => s.key).join(','))}\n`);
-      process.exit(0);
-    } else die(`unknown argument ${a}\n${USAGE.replace('SCENARIOS', SCENARIOS.map((s) => s.key).join(','))}`);
-  }
-  for (const t of o.only) if (!ALL_TARGETS.includes(t)) die(`--only: unknown target ${t} (known: ${ALL_TARGETS.join(', ')})`);
-  if (o.scenarios) {
-    for (const s of o.scenarios) if (!SCENARIOS.some((x) => x.key === s)) die(`--scenarios: unknown scenario ${s}`);
-  }
-  return o;
-}
-
-function positiveInt(v, flag) {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) die(`${flag} must be a positive integer`);
-  return n;
-}
-
-function die(msg) {
-  process.stderr.write(`bench: ${msg}\n`);
-  cleanup();
-  process.exit(2);
-}
-
-// ---------------------------------------------------------------- scenarios and rows
-
-/** Each scenario is one load.js run per target. */
-const SCENARIOS = [
-  { key: 'idle', title: 'memory per idle connection', proxyOnly: true },
-  { key: 'bulk-up-1', title: 'bulk upload, 1 stream', spec: { scenario: 'bulk-up', streams: 1 } },
-  { key: 'bulk-up-8', title: 'bulk upload, 8 streams', spec: { scenario: 'bulk-up', streams: 8 } },
-  { key: 'bulk-down-1', title: 'bulk download, 1 stream', spec: { scenario: 'bulk-down', streams: 1 } },
-  { key: 'bulk-down-8', title: 'bulk download, 8 streams', spec: { scenario: 'bulk-down', streams: 8 } },
-  { key: 'rr', title: 'keep-alive request/response, 32 connections', spec: { scenario: 'rr', conns: 32 } },
-  { key: 'connrate', title: 'new connections, 32 in flight', spec: { scenario: 'connrate', concurrency: 32 } },
-];
-
-/**
- * Table rows. `value` takes one successful result of `scenario` for one target.
- * better: 'higher' or 'lower'; proxyOnly: no value for `direct`.
- */
-const ROWS = [
-  { scenario: 'bulk-up-1', label: 'bulk upload 1 stream', unit: 'MiB/s', better: 'higher', value: (r) => r.mib_per_s },
-  { scenario: 'bulk-up-8', label: 'bulk upload 8 streams', unit: 'MiB/s', better: 'higher', value: (r) => r.mib_per_s },
-  { scenario: 'bulk-down-1', label: 'bulk download 1 stream', unit: 'MiB/s', better: 'higher', value: (r) => r.mib_per_s },
-  { scenario: 'bulk-down-8', label: 'bulk download 8 streams', unit: 'MiB/s', better: 'higher', value: (r) => r.mib_per_s },
-  { scenario: 'rr', label: 'keep-alive 32 conns', unit: 'req/s', better: 'higher', value: (r) => r.req_per_s },
-  { scenario: 'rr', label: 'keep-alive p50 latency', unit: 'µs', better: 'lower', value: (r) => r.p50_us },
-  { scenario: 'rr', label: 'keep-alive p99 latency', unit: 'µs', better: 'lower', value: (r) => r.p99_us },
-  { scenario: 'connrate', label: 'new connections', unit: 'conn/s', better: 'higher', value: (r) => r.conn_per_s },
-  { scenario: 'connrate', label: 'new connection p99', unit: 'µs', better: 'lower', value: (r) => r.p99_us },
-  { scenario: 'idle', label: 'memory per idle conn', unit: 'KiB', better: 'lower', proxyOnly: true, value: (r) => r.per_conn_kib },
-  { scenario: 'idle', label: 'proxy RSS, no conns', unit: 'MiB', better: 'lower', proxyOnly: true, value: (r) => r.rss_before_kib / 1024 },
-  { scenario: 'rr', label: 'proxy CPU per request', unit: 'µs', better: 'lower', proxyOnly: true, value: (r) => (r.proxy_cpu_s === undefined ? undefined : (r.proxy_cpu_s * 1e6) / r.requests) },
-  { scenario: 'connrate', label: 'proxy CPU per new conn', unit: 'µs', better: 'lower', proxyOnly: true, value: (r) => (r.proxy_cpu_s === undefined ? undefined : (r.proxy_cpu_s * 1e6) / r.connections) },
-  { scenario: 'bulk-down-8', label: 'proxy CPU per GiB down', unit: 'ms', better: 'lower', proxyOnly: true, value: (r) => (r.proxy_cpu_s === undefined ? undefined : (r.proxy_cpu_s * 1e3) / (r.bytes / 2 ** 30)) },
-];
-
-// ---------------------------------------------------------------- child processes
-
-/** @type {Set<import('node:child_process').ChildProcess>} */
-const children = new Set();
 /** @type {string[]} */
 const tempDirs = [];
+/** What is known so far, written as JSON even when the run fails. */
+/** @type {Record<string, unknown>} */
+const report = {};
+/** @type {{ dir: string, stamp: string } | undefined} */
+let output;
 
 /**
  * @param {string} name
- * @param {string} cmd
- * @param {string[]} args
- * @param {import('node:child_process').SpawnOptions} options
+ * @returns {string}
  */
-function start(name, cmd, args, options = {}) {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], ...options });
-  child.benchName = name;
-  child.stderrTail = '';
-  child.exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      child.exitInfo = { code, signal };
-      resolve(child.exitInfo);
-    });
-  });
-  child.on('error', (err) => {
-    child.spawnError = err;
-    children.delete(child);
-  });
-  children.add(child);
-  child.stderr?.on('data', (d) => {
-    child.stderrTail = (child.stderrTail + d).slice(-4000);
-  });
-  child.stdin?.on('error', () => {});
-  return child;
+function tempDir(name) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `rxlb-bench-${name}-`));
+  tempDirs.push(dir);
+  return dir;
 }
 
-/** Stops a child: SIGTERM, then SIGKILL after a grace period. */
-async function stop(child, graceMs = STOP_GRACE_MS) {
-  if (!child || child.spawnError) return undefined;
-  if (child.exitInfo) return { ...child.exitInfo, already_exited: true };
-  const t0 = Date.now();
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    child.killedHard = true;
-    child.kill('SIGKILL');
-  }, graceMs);
-  const info = await child.exited;
-  clearTimeout(timer);
-  return { ...info, ms: Date.now() - t0, killed: Boolean(child.killedHard) };
-}
+/** @param {string} text */
+const say = (text) => process.stdout.write(`${text}\n`);
 
-function cleanup() {
-  for (const c of children) {
+/**
+ * The targets to run and the programs they and the scenarios need; every problem found at once.
+ * @param {import('./options.js').Options} options
+ * @param {typeof SCENARIOS} scenarios
+ */
+function preflight(options, scenarios) {
+  const problems = [];
+  const needs = new Set(['taskset', 'getconf']);
+  if (scenarios.some((s) => s.backend === 'iperf3')) needs.add('iperf3');
+  if (scenarios.some((s) => s.backend === 'nginx')) needs.add('nginx');
+  if (scenarios.some((s) => s.key === 'keep-alive' || s.key === 'close')) needs.add('wrk');
+  for (const t of options.only ?? []) if (t === 'haproxy' || t === 'nginx') needs.add(t);
+  /** @type {Record<string, string>} */
+  let tools = {};
+  try {
+    tools = requireTools([...needs]);
+  } catch (err) {
+    problems.push(/** @type {Error} */ (err).message);
+  }
+  const haproxy = which('haproxy');
+  if (haproxy) tools.haproxy = haproxy;
+  const nginx = tools.nginx ?? which('nginx');
+  const streamModule = nginx === undefined ? undefined : nginxStreamModule(nginx);
+  /** @type {string[]} */
+  const notes = [];
+  let targets = options.only;
+  if (targets === undefined) {
+    targets = ['direct', 'raw', 'rxlb'];
+    if (haproxy) targets.push('haproxy');
+    else notes.push('haproxy: not installed, left out (apt-get install haproxy)');
+    if (streamModule !== undefined) targets.push('nginx');
+    else notes.push(`nginx stream: ${nginx ? "nginx's stream module is not installed" : 'nginx is not installed'}, left out (apt-get install ${nginx ? 'libnginx-mod-stream' : 'nginx libnginx-mod-stream'})`);
+  } else if (targets.includes('nginx') && nginx && streamModule === undefined) {
+    problems.push("nginx: its stream module is not installed (apt-get install libnginx-mod-stream), so it cannot be a target");
+  }
+  targets = ALL_TARGETS.filter((t) => targets?.includes(t));
+  if (targets.includes('rxlb') && !fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) problems.push('dist/cli.js not found: build rxlb first (npm run build; npm run bench builds it)');
+  if (tools.taskset) {
     try {
-      c.kill('SIGKILL');
-    } catch {
-      // already gone
+      checkCpus(tools.taskset, [options.proxyCpu, options.loadCpu]);
+    } catch (err) {
+      problems.push(/** @type {Error} */ (err).message);
     }
   }
-  children.clear();
-  for (const d of tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  const hardLimit = descriptorLimit();
+  // a proxy holds two descriptors per idle connection
+  const needed = 2 * options.idleCount + 200;
+  if (scenarios.some((s) => s.key === 'idle') && hardLimit < needed) {
+    problems.push(`--idle-count ${options.idleCount} needs ${needed} descriptors per proxy, but the hard limit (ulimit -Hn) is ${hardLimit}: lower --idle-count or raise the limit`);
+  }
+  // no more than needed, where the hard limit is huge: nginx and HAProxy size their tables by it
+  const descriptors = Math.min(hardLimit, Math.max(needed, 20_000));
+  return { problems, notes, tools, targets, streamModule: streamModule ?? '', descriptors };
+}
+
+/**
+ * One line on what a run measured.
+ * @param {string} scenario
+ * @param {Record<string, any>} r // any: a run's fields differ by scenario
+ */
+function summary(scenario, r) {
+  const cpu = (/** @type {string} */ field, /** @type {string} */ unit) => (r[field] === undefined ? '' : `, proxy CPU ${formatNumber(r[field])} ${unit}`);
+  if (scenario.startsWith('bulk')) return `${formatNumber(r.gbit_s)} Gbit/s${cpu('cpu_ms_per_gib', 'ms/GiB')}`;
+  if (scenario === 'idle') return `${formatNumber(r.kib_per_connection)} KiB per idle connection (RSS ${formatNumber(r.rss_before_kib / 1024)} -> ${formatNumber(r.rss_held_kib / 1024)} MiB)`;
+  return `${formatNumber(r.req_s)} req/s, p99 ${formatNumber(r.latency_p99_us)} µs${cpu('cpu_us_per_request', 'µs/request')}`;
+}
+
+/**
+ * Checks that rxlb logged one `connection closed` record per connection the run made.
+ * @param {string} file
+ * @param {string} scenario
+ * @param {Record<string, any>} result // any: a run's fields differ by scenario
+ */
+function checkRxlbLog(file, scenario, result) {
+  const closed = logRecords(file).filter((r) => r.msg === 'connection closed').length;
+  const min = result.connections;
+  const max = result.connections_max ?? min;
+  const expected = min === max ? `${min}` : `${min} to ${max}`;
+  if (closed < min || closed > max) {
+    throw new Error(`rxlb's log ${path.relative(ROOT, file)} has ${closed} "connection closed" records, but ${scenario} made ${expected} connections through it`);
+  }
+  return { scenario, file: path.relative(ROOT, file), connection_closed: closed, connections: min === max ? min : [min, max], exact: min === max };
+}
+
+/** @param {import('./options.js').Options} options */
+async function bench(options) {
+  const scenarios = SCENARIOS.filter((s) => options.scenarios.includes(s.key));
+  const { problems, notes, tools, targets, streamModule, descriptors } = preflight(options, scenarios);
+  if (problems.length > 0) throw new Error(`cannot run:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  const ticks = clockTicks(tools.getconf ?? 'getconf');
+  // the bench itself samples /proc and waits: it belongs with the load, off the proxy CPU
+  execFileSync(tools.taskset ?? 'taskset', ['-a', '-p', '-c', String(options.loadCpu), String(process.pid)], { stdio: 'ignore' });
+  configure({ descriptors, taskset: tools.taskset ?? 'taskset' });
+
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  output = { dir: options.results, stamp };
+  const logDir = path.join(options.results, stamp);
+  fs.mkdirSync(logDir, { recursive: true });
+  Object.assign(report, {
+    date: startedAt.toISOString(),
+    machine: { node: process.version, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, kernel: `${os.type()} ${os.release()} ${os.arch()}`, loadavg_start: os.loadavg() },
+    options: { quick: options.quick, rounds: options.rounds, duration_s: options.duration, scenarios: options.scenarios, idle_count: options.idleCount, warm_up: !options.quick },
+    pinning: { proxy_cpu: options.proxyCpu, load_cpu: options.loadCpu, bench_cpus: allowedCpus(process.pid), descriptor_limit: descriptors },
+    tools: Object.fromEntries(Object.entries(tools).map(([name, file]) => [name, { path: file, version: toolVersion(name, file) }])),
+    targets,
+    notes,
+    logs: path.relative(ROOT, logDir),
+  });
+
+  say(`rxlb bench: node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  say(`proxies pinned to CPU ${options.proxyCpu}; clients, backends and the bench to CPU ${options.loadCpu}; descriptor limit ${descriptors}`);
+  say(`${options.rounds} round(s) of ${scenarios.map((s) => s.key).join(', ')} against ${targets.join(', ')}; ${options.duration} s runs${options.quick ? '' : ' after a 1 s wrk warm-up'}; ${options.idleCount} idle connections`);
+  for (const note of notes) say(note);
+
+  /** @type {Record<string, import('./targets.js').Target['address']>} */
+  const backends = {};
+  if (scenarios.some((s) => s.backend === 'iperf3')) backends.iperf3 = (await startIperfServer(tools.iperf3 ?? 'iperf3', options.loadCpu)).address;
+  if (scenarios.some((s) => s.backend === 'nginx')) backends.nginx = (await startNginxBackend(tools.nginx ?? 'nginx', options.loadCpu, tempDir('backend'), descriptors)).address;
+  say(`backends: ${Object.entries(backends).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  report.backends = { ...backends, nginx_body: BODY };
+
+  /** @type {import('./targets.js').Context} */
+  const ctx = { root: ROOT, tools, streamModule, cpus: { proxy: options.proxyCpu, load: options.loadCpu }, descriptors, logDir, tempDir };
+  /** @type {import('./scenarios.js').Options} */
+  const o = { duration: options.duration, warmUp: !options.quick, idleCount: options.idleCount, settleMs: options.quick ? 300 : 1000, clockTicks: ticks };
+  /** @type {Record<string, Record<string, Record<string, any>[]>>} */ // any: a run's fields differ by scenario
+  const runs = {};
+  /** @type {ReturnType<typeof checkRxlbLog>[]} */
+  const logChecks = [];
+  report.runs = runs;
+  report.rxlb_log_checks = logChecks;
+
+  for (let round = 1; round <= options.rounds; round++) {
+    // ABBA: every other round runs the targets in reverse, so drift hits them alike
+    const order = round % 2 === 1 ? targets : [...targets].reverse();
+    for (const scenario of scenarios) {
+      for (const name of order) {
+        if (scenario.proxyOnly && name === 'direct') continue;
+        const backend = backends[scenario.backend];
+        if (backend === undefined) throw new Error(`no ${scenario.backend} backend`);
+        const target = await startTarget(name, backend, ctx, `${scenario.key}-r${round}`);
+        const result = await scenario.run(ctx, target, o).catch((err) => {
+          const exit = target.child?.exitInfo();
+          throw new Error(`${scenario.key} through ${name}: ${err.message}${exit ? ` (${name} had exited: ${describeExit(exit)})` : ''}`);
+        });
+        if (target.child) {
+          const exit = target.child.exitInfo();
+          if (exit) throw new Error(`${name} exited during ${scenario.key} (${describeExit(exit)})`);
+          const stopped = await stop(target.child);
+          if (name === 'rxlb' && stopped.code !== 0) throw new Error(`rxlb exited with ${describeExit(stopped)} on SIGTERM after ${scenario.key}`);
+        }
+        if (name === 'rxlb' && target.log) logChecks.push(checkRxlbLog(target.log, scenario.key, result));
+        ((runs[scenario.key] ??= {})[name] ??= []).push({ round, ...result });
+        say(`[${round}/${options.rounds}] ${scenario.key.padEnd(11)} ${name.padEnd(7)} ${summary(scenario.key, result)}`);
+      }
+    }
+  }
+  await killAll(); // the backends
+
+  const figures = summarise(runs, targets);
+  const measured = (/** @type {number | undefined} */ v) => v !== undefined && Number.isFinite(v) && v > 0;
+  const missing = figures.flatMap((f) => {
+    const proxyOnly = FIGURES.find((x) => x.key === f.key)?.proxyOnly;
+    return targets.filter((t) => !(proxyOnly && t === 'direct') && !measured(f.values[t]?.median)).map((t) => `${f.label} for ${t}`);
+  });
+  report.figures = figures;
+  say('');
+  say(renderTable(figures, targets));
+  say('');
+  say('Medians over the rounds, [min-max] when there is more than one. "higher": a rate, so rxlb/X below 1 means rxlb is');
+  say('that fraction of X\'s speed. "lower": a cost, so rxlb/X above 1 means rxlb costs that many times more.');
+  if (targets.includes('rxlb')) {
+    say(`rxlb logged one "connection closed" record per connection in all ${logChecks.length} of its runs (${logChecks.filter((c) => c.exact).length} exact counts); logs in ${path.relative(ROOT, logDir)}/`);
+  }
+  if (missing.length > 0) throw new Error(`not measured (no finite positive value): ${missing.join('; ')}`);
+}
+
+/**
+ * The first line a program prints about its version, if any.
+ * @param {string} name
+ * @param {string} file
+ */
+function toolVersion(name, file) {
+  return ['iperf3', 'wrk', 'nginx', 'haproxy'].includes(name) ? versionOf(file, ['-v'])?.split('\n')[0] : undefined;
+}
+
+/** Writes the report to <results>/<time>.json and latest.json; says where. */
+function writeReport() {
+  if (!output) return;
+  report.finished = new Date().toISOString();
+  report.processes = started;
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const file = path.join(output.dir, `${output.stamp}.json`);
+  fs.writeFileSync(file, json);
+  fs.writeFileSync(path.join(output.dir, 'latest.json'), json);
+  say(`results: ${path.relative(process.cwd(), file)} and latest.json beside it`);
+}
+
+/** Ends every child process and removes the temporary folders. */
+async function cleanUp() {
+  await killAll();
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 let interrupted = false;
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    if (interrupted) process.exit(130);
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+  process.once(signal, () => {
     interrupted = true;
-    process.stderr.write(`\nbench: ${sig}, stopping every child process\n`);
-    cleanup();
-    process.exit(130);
-  });
-}
-process.on('exit', cleanup);
-process.on('uncaughtException', (err) => {
-  process.stderr.write(`bench: ${err.stack ?? err}\n`);
-  cleanup();
-  process.exit(1);
-});
-process.on('unhandledRejection', (err) => {
-  process.stderr.write(`bench: unhandled ${err?.stack ?? err}\n`);
-  cleanup();
-  process.exit(1);
-});
-
-/**
- * Resolves with the first stdout line of `child` that `match` accepts (returning a value).
- * @template T
- * @param {import('node:child_process').ChildProcess} child
- * @param {(line: string) => T | undefined} match
- * @param {number} timeoutS
- * @returns {Promise<T>}
- */
-function waitForLine(child, match, timeoutS) {
-  return new Promise((resolve, reject) => {
-    const rl = readline.createInterface({ input: child.stdout });
-    const done = (fn, v) => {
-      clearTimeout(timer);
-      rl.removeAllListeners('line');
-      child.stdout.resume(); // keep draining: a full pipe must never block the child
-      fn(v);
-    };
-    const timer = setTimeout(() => done(reject, new Error(`${child.benchName}: nothing usable on stdout within ${timeoutS} s${tail(child)}`)), timeoutS * 1000);
-    rl.on('line', (line) => {
-      const v = match(line);
-      if (v !== undefined) done(resolve, v);
+    process.stderr.write(`\nbench: ${signal}: stopping every process it started\n`);
+    report.error = `interrupted by ${signal}`;
+    void cleanUp().then(() => {
+      writeReport();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
     });
-    child.exited.then((info) => done(reject, new Error(`${child.benchName}: exited (${fmtExit(info)}) before it was ready${tail(child)}`)));
-    child.on('error', (err) => done(reject, new Error(`${child.benchName}: ${err.message}`)));
   });
 }
 
-const tail = (child) => (child.stderrTail ? `; stderr:\n${child.stderrTail.trim()}` : '');
-const fmtExit = (info) => (info.signal ? `signal ${info.signal}` : `code ${info.code}`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------- /proc sampling
-
-let CLK_TCK = 100;
+let code = 0;
 try {
-  CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-} catch {
-  // keep 100
-}
-
-/** The pid and all its descendants. */
-function processTree(pid) {
-  const out = [pid];
-  for (let i = 0; i < out.length; i++) {
-    try {
-      for (const tid of fs.readdirSync(`/proc/${out[i]}/task`)) {
-        const kids = fs.readFileSync(`/proc/${out[i]}/task/${tid}/children`, 'utf8').trim();
-        if (kids) out.push(...kids.split(/\s+/).map(Number));
-      }
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-
-/** CPU seconds (user + system) used so far by pid and its descendants. */
-function cpuSeconds(pid) {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
-    } catch {
-      // gone
-    }
-  }
-  return ticks / CLK_TCK;
-}
-
-/** Resident set size in KiB of pid and its descendants. */
-function rssKiB(pid) {
-  let kib = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
-      if (m) kib += Number(m[1]);
-    } catch {
-      // gone
-    }
-  }
-  return kib;
-}
-
-async function rssMedian(pid, samples = 5, gapMs = 200) {
-  const v = [];
-  for (let i = 0; i < samples; i++) {
-    if (i) await sleep(gapMs);
-    v.push(rssKiB(pid));
-  }
-  return { median: median(v), min: Math.min(...v), samples: v };
-}
-
-function median(values) {
-  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (v.length === 0) return undefined;
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-// ---------------------------------------------------------------- targets
-
-function findBinary(name, envVar) {
-  const fromEnv = process.env[envVar];
-  if (fromEnv) return fromEnv;
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Waits until something accepts TCP connections on 127.0.0.1:port. */
-async function waitForPort(port, child, timeoutS) {
-  const deadline = Date.now() + timeoutS * 1000;
-  for (;;) {
-    if (child.exitInfo) throw new Error(`${child.benchName}: exited (${fmtExit(child.exitInfo)}) before it listened${tail(child)}`);
-    if (child.spawnError) throw new Error(`${child.benchName}: ${child.spawnError.message}`);
-    const ok = await new Promise((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${child.benchName}: not listening on 127.0.0.1:${port} within ${timeoutS} s${tail(child)}`);
-    await sleep(100);
-  }
-}
-
-function tempDir(name) {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), `rxlb-bench-${name}-`));
-  tempDirs.push(d);
-  return d;
-}
-
-/** @typedef {{ name: string, addrs: string[], pid?: number, child?: any, info?: object }} Target */
-
-async function startRaw(backends) {
-  const child = start('raw', NODE, [path.join(BENCH_DIR, 'raw-proxy.js'), ...backends]);
-  const port = await waitForLine(child, (l) => (/^\d+$/.test(l.trim()) ? Number(l) : undefined), PROXY_START_TIMEOUT_S);
-  return { name: 'raw', addrs: [`127.0.0.1:${port}`], pid: child.pid, child };
-}
-
-async function startRxlb(backends, logFile) {
-  const cli = path.join(ROOT, 'dist', 'cli.js');
-  if (!fs.existsSync(cli)) throw new Error(`${path.relative(ROOT, cli)} not found (did \`npm run build\` succeed?)`);
-  const fd = fs.openSync(logFile, 'w');
-  const args = [cli, '--log-format', 'json', '--listen', '127.0.0.1:0', ...backends];
-  // stdout goes straight to a file: access logging is on and really written, and no pipe can fill up
-  const child = start('rxlb', NODE, args, { stdio: ['ignore', fd, 'pipe'] });
-  fs.closeSync(fd);
-  const deadline = Date.now() + PROXY_START_TIMEOUT_S * 1000;
-  let offset = 0;
-  let partial = '';
-  for (;;) {
-    if (child.spawnError) throw new Error(`rxlb: ${child.spawnError.message}`);
-    if (child.exitInfo) throw new Error(`rxlb: exited (${fmtExit(child.exitInfo)}) before its "listening" record${tail(child)}${logTail(logFile)}`);
-    const buf = readFrom(logFile, offset);
-    offset += buf.length;
-    partial += buf.toString('utf8');
-    const lines = partial.split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      let rec;
-      try {
-        rec = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if ((rec.msg ?? rec.message) === 'listening' && typeof rec.address === 'string') {
-        const port = Number(rec.address.slice(rec.address.lastIndexOf(':') + 1));
-        const host = rec.address.slice(0, rec.address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-        return { name: 'rxlb', addrs: [`${host}:${port}`], pid: child.pid, child, info: { log_file: path.relative(ROOT, logFile), listening: rec } };
-      }
-    }
-    if (Date.now() > deadline) throw new Error(`rxlb: no JSON record with "msg":"listening" in ${path.relative(ROOT, logFile)} within ${PROXY_START_TIMEOUT_S} s${tail(child)}${logTail(logFile)}`);
-    await sleep(50);
-  }
-}
-
-function readFrom(file, offset) {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const size = fs.fstatSync(fd).size;
-    if (size <= offset) return Buffer.alloc(0);
-    const buf = Buffer.alloc(size - offset);
-    fs.readSync(fd, buf, 0, buf.length, offset);
-    return buf;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function logTail(file) {
-  try {
-    const text = fs.readFileSync(file, 'utf8').trim();
-    return text ? `; its stdout (${path.relative(ROOT, file)}) ends:\n${text.slice(-1500)}` : `; its stdout (${path.relative(ROOT, file)}) is empty`;
-  } catch {
-    return '';
-  }
-}
-
-async function startHaproxy(bin, backends) {
-  const dir = tempDir('haproxy');
-  const port = await freePort();
-  const cfg = [
-    'global',
-    '  nbthread 1',
-    '  maxconn 9000', // each proxied connection takes 2 fds: stays under ulimit -n 20000
-    'defaults',
-    '  mode tcp',
-    '  timeout connect 5s',
-    '  timeout client 10m',
-    '  timeout server 10m',
-    'listen bench',
-    `  bind 127.0.0.1:${port}`,
-    '  balance roundrobin',
-    ...backends.map((b, i) => `  server b${i + 1} ${b}`),
-    '',
-  ].join('\n');
-  fs.writeFileSync(path.join(dir, 'haproxy.cfg'), cfg);
-  const child = start('haproxy', bin, ['-db', '-f', path.join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.resume();
-  await waitForPort(port, child, PROXY_START_TIMEOUT_S);
-  return { name: 'haproxy', addrs: [`127.0.0.1:${port}`], pid: child.pid, child, info: { version: versionOf(bin, ['-v']), config: cfg } };
-}
-
-async function startNginx(bin, backends) {
-  const dir = tempDir('nginx');
-  const port = await freePort();
-  const v = versionOf(bin, ['-V']) ?? '';
-  // Debian and others build the stream module as a dynamic module
-  let loadModule = '';
-  if (/--with-stream=dynamic/.test(v) || !/--with-stream\b/.test(v)) {
-    const candidates = [path.resolve(path.dirname(bin), '../lib/nginx/modules/ngx_stream_module.so'), '/usr/lib/nginx/modules/ngx_stream_module.so', '/usr/lib64/nginx/modules/ngx_stream_module.so', '/usr/share/nginx/modules/ngx_stream_module.so', '/etc/nginx/modules/ngx_stream_module.so'];
-    const mod = candidates.find((c) => fs.existsSync(c));
-    if (mod) loadModule = `load_module ${mod};`;
-  }
-  const cfg = [
-    loadModule,
-    'daemon off;',
-    'master_process off;',
-    'worker_processes 1;',
-    'worker_rlimit_nofile 20000;',
-    `pid ${path.join(dir, 'nginx.pid')};`,
-    `error_log ${path.join(dir, 'error.log')} warn;`,
-    'events { worker_connections 16384; }',
-    'stream {',
-    `  upstream backends { ${backends.map((b) => `server ${b};`).join(' ')} }`,
-    `  server { listen 127.0.0.1:${port}; proxy_pass backends; proxy_timeout 10m; }`,
-    '}',
-    '',
-  ].join('\n');
-  fs.writeFileSync(path.join(dir, 'nginx.conf'), cfg);
-  const child = start('nginx', bin, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout.resume();
-  try {
-    await waitForPort(port, child, PROXY_START_TIMEOUT_S);
-  } catch (err) {
-    let log = '';
-    try {
-      log = fs.readFileSync(path.join(dir, 'error.log'), 'utf8').trim().slice(-1500);
-    } catch {
-      // none
-    }
-    throw new Error(`${err.message}${log ? `; error.log:\n${log}` : ''}`);
-  }
-  return { name: 'nginx', addrs: [`127.0.0.1:${port}`], pid: child.pid, child, info: { version: v.split('\n')[0], config: cfg } };
-}
-
-function versionOf(bin, args) {
-  try {
-    return execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 }).trim() || null;
-  } catch (err) {
-    // nginx -V prints on stderr
-    return (err.stderr ?? '').toString().trim() || null;
-  }
-}
-
-// ---------------------------------------------------------------- load runs
-
-/**
- * Runs bench/load.js once. `onEvent(evt, child)` sees every JSON line before the result.
- * @returns {Promise<object>} the result record
- */
-function runLoad(spec, timeoutS, onEvent = async () => {}) {
-  return new Promise((resolve, reject) => {
-    const child = start(`load ${spec.scenario}`, NODE, [path.join(BENCH_DIR, 'load.js'), JSON.stringify({ ...spec, timeout: timeoutS })]);
-    let result;
-    let failed;
-    const fail = (err) => {
-      if (failed || result) return;
-      failed = err;
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(err);
-    };
-    const timer = setTimeout(() => fail(new Error(`load generator (${spec.scenario}) still running after ${timeoutS + 5} s, killed${tail(child)}`)), (timeoutS + 5) * 1000);
-    const rl = readline.createInterface({ input: child.stdout });
-    let chain = Promise.resolve();
-    rl.on('line', (line) => {
-      let evt;
-      try {
-        evt = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (evt.event === 'result') result = evt;
-      else chain = chain.then(() => onEvent(evt, child)).catch(fail);
-    });
-    child.exited.then(async (info) => {
-      clearTimeout(timer);
-      await chain;
-      if (failed) return;
-      if (result && info.code === 0) {
-        const { event: _e, ...rest } = result;
-        resolve(rest);
-      } else fail(new Error(`load generator (${spec.scenario}) exited (${fmtExit(info)}) without a result${tail(child)}`));
-    });
-    child.on('error', (err) => fail(err));
-  });
-}
-
-/** A measurement with proxy CPU sampled over the measured window. */
-async function measure(target, spec, timeoutS) {
-  let cpu0;
-  let cpu1;
-  const r = await runLoad(spec, timeoutS, async (evt) => {
-    if (!target.pid) return;
-    if (evt.event === 'measure') cpu0 = cpuSeconds(target.pid);
-    else if (evt.event === 'measured') cpu1 = cpuSeconds(target.pid);
-  });
-  if (target.child?.exitInfo) throw new Error(`${target.name} exited during the measurement (${fmtExit(target.child.exitInfo)})${tail(target.child)}`);
-  if (cpu0 !== undefined && cpu1 !== undefined && cpu1 >= cpu0) {
-    r.proxy_cpu_s = cpu1 - cpu0;
-    r.proxy_cpu_pct = (100 * r.proxy_cpu_s) / r.seconds;
-  }
-  return r;
-}
-
-/** Memory per idle connection: RSS of the proxy before and with `count` idle connections. */
-async function measureIdle(target, count, settleMs) {
-  const pid = target.pid;
-  const addrs = target.addrs;
-  const openAndClose = (n, onReady) =>
-    runLoad({ scenario: 'idle', addrs, count: n, concurrency: 200 }, 120, async (evt, child) => {
-      if (evt.event !== 'ready') return;
-      if (evt.established === 0) throw new Error(`idle: no connection established (${evt.first_error ?? 'no error'})`);
-      if (onReady) await onReady(evt);
-      child.stdin.write('close\n');
-    });
-  // warm-up: lazy initialisation in the proxy is not per-connection memory
-  await openAndClose(Math.min(200, count));
-  await sleep(settleMs);
-  const before = await rssMedian(pid);
-  let after;
-  let ready;
-  const r = await openAndClose(count, async (evt) => {
-    ready = evt;
-    await sleep(settleMs);
-    after = await rssMedian(pid);
-  });
-  await sleep(settleMs);
-  const afterClose = await rssMedian(pid);
-  if (target.child?.exitInfo) throw new Error(`${target.name} exited during the measurement (${fmtExit(target.child.exitInfo)})${tail(target.child)}`);
-  const established = ready.established;
-  return {
-    ...r,
-    seconds: r.open_seconds,
-    rss_before_kib: before.median,
-    rss_with_conns_kib: after.median,
-    rss_after_close_kib: afterClose.median,
-    rss_samples_kib: { before: before.samples, with_conns: after.samples, after_close: afterClose.samples },
-    per_conn_kib: (after.median - before.median) / established,
-    per_conn_bytes: Math.round(((after.median - before.median) * 1024) / established),
-  };
-}
-
-// ---------------------------------------------------------------- table
-
-function fmt(v, unit) {
-  if (v === undefined || v === null || Number.isNaN(v)) return '-';
-  if (typeof v === 'string') return v;
-  if (unit === 'KiB') return v.toFixed(2);
-  if (Math.abs(v) >= 100) return Math.round(v).toLocaleString('en-US');
-  if (Math.abs(v) >= 10) return v.toFixed(1);
-  return v.toFixed(2);
-}
-
-function ratio(a, b) {
-  if (typeof a !== 'number' || typeof b !== 'number' || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '-';
-  return `${(a / b).toFixed(2)}`;
-}
-
-function renderTable(header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-// ---------------------------------------------------------------- main
-
-async function main() {
-  const opts = parseArgs(process.argv.slice(2));
-  const warmup = opts.quick ? 0.3 : 1;
-  const duration = opts.duration ?? (opts.quick ? 1 : 3);
-  const idleCount = opts.idleCount ?? (opts.quick ? 1000 : 5000);
-  const settleMs = opts.quick ? 700 : 1500;
-  const scenarios = SCENARIOS.filter((s) => !opts.scenarios || opts.scenarios.includes(s.key));
-  const started = new Date();
-  const stamp = started.toISOString().replace(/[:.]/g, '-');
-  fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  const notes = [];
-  const note = (msg) => {
-    notes.push(msg);
-    process.stdout.write(`${msg}\n`);
-  };
-
-  process.stdout.write(`rxlb bench: node ${process.version}, ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-  process.stdout.write(`${opts.quick ? 'quick mode: ' : ''}warm-up ${warmup} s, measured ${duration} s per scenario and target, ${idleCount} idle connections, repeat ${opts.repeat}\n`);
-
-  // backends
-  const backendsChild = start('backends', NODE, [path.join(BENCH_DIR, 'backends.js')]);
-  const backends = await waitForLine(backendsChild, (l) => {
-    try {
-      return JSON.parse(l).backends;
-    } catch {
-      return undefined;
-    }
-  }, 10);
-  process.stdout.write(`backends: ${backends.join(' ')} (pid ${backendsChild.pid})\n`);
-
-  // targets
-  /** @type {Target[]} */
-  const targets = [];
-  /** @type {Record<string, object>} */
-  const targetInfo = {};
-  const rxlbLog = path.join(RESULTS_DIR, `rxlb-${stamp}.jsonl`);
-  for (const name of opts.only) {
-    try {
-      let t;
-      if (name === 'direct') t = { name, addrs: backends };
-      else if (name === 'raw') t = await startRaw(backends);
-      else if (name === 'rxlb') t = await startRxlb(backends, rxlbLog);
-      else {
-        const bin = findBinary(name, name === 'haproxy' ? 'RXLB_BENCH_HAPROXY' : 'RXLB_BENCH_NGINX');
-        if (!bin) {
-          note(`${name}: not installed, skipped`);
-          targetInfo[name] = { status: 'not installed' };
-          continue;
-        }
-        t = name === 'haproxy' ? await startHaproxy(bin, backends) : await startNginx(bin, backends);
-      }
-      targets.push(t);
-      targetInfo[name] = { status: 'ok', address: t.addrs.join(' '), pid: t.pid, ...t.info };
-      process.stdout.write(`${name}: ${t.addrs.join(' ')}${t.pid ? ` (pid ${t.pid})` : ''}\n`);
-    } catch (err) {
-      note(`${name}: failed to start: ${err.message}`);
-      targetInfo[name] = { status: 'failed to start', error: err.message };
-    }
-  }
-  if (targets.length === 0) throw new Error('no target started');
-
-  // measurements, interleaved: each scenario runs against every target in turn
-  /** @type {Record<string, Record<string, object[]>>} */
-  const results = {};
-  for (let round = 1; round <= opts.repeat; round++) {
-    for (const sc of scenarios) {
-      results[sc.key] ??= {};
-      for (const t of targets) {
-        if (sc.proxyOnly && !t.pid) continue;
-        const cell = (results[sc.key][t.name] ??= []);
-        const label = `[${round}/${opts.repeat}] ${sc.key.padEnd(11)} ${t.name.padEnd(7)}`;
-        const t0 = Date.now();
-        if (t.child?.exitInfo) {
-          cell.push({ ok: false, error: `${t.name} is no longer running (${fmtExit(t.child.exitInfo)})${tail(t.child)}` });
-          process.stdout.write(`${label} skipped: ${t.name} is no longer running\n`);
-          continue;
-        }
-        try {
-          const r = sc.key === 'idle'
-            ? await measureIdle(t, idleCount, settleMs)
-            : await measure(t, { ...sc.spec, addrs: t.addrs, warmup, duration }, warmup + duration + 30);
-          cell.push({ ok: true, ...r });
-          process.stdout.write(`${label} ${summary(sc.key, r)} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
-          if (r.errors) note(`${sc.key} via ${t.name}: ${r.errors} error(s), first: ${r.first_error}`);
-        } catch (err) {
-          if (t.child?.exitInfo && !err.message.includes('exited during')) err.message += `; ${t.name} itself exited (${fmtExit(t.child.exitInfo)})${tail(t.child)}`;
-          cell.push({ ok: false, error: err.message });
-          process.stdout.write(`${label} FAILED: ${err.message}\n`);
-          notes.push(`${sc.key} via ${t.name} failed: ${err.message}`);
-        }
-      }
-    }
-  }
-
-  // stop the proxies; rxlb should drain and exit 0 quickly with no connection open
-  for (const t of targets) {
-    if (!t.child) continue;
-    const info = await stop(t.child);
-    if (info) targetInfo[t.name].exit = info;
-    if (t.name === 'rxlb' && info?.already_exited) note(`rxlb: had exited by itself before the end (${fmtExit(info)})`);
-    else if (t.name === 'rxlb' && info && (info.code !== 0 || info.killed)) {
-      note(`rxlb: on SIGTERM with no open connection it ${info.killed ? `did not exit within ${STOP_GRACE_MS} ms and was killed` : `exited with ${fmtExit(info)} after ${info.ms} ms`}`);
-    }
-  }
-  await stop(backendsChild);
-  if (targetInfo.rxlb?.status === 'ok') targetInfo.rxlb.log = summariseRxlbLog(rxlbLog, note);
-
-  // table
-  const shown = targets.map((t) => t.name);
-  const header = ['metric', 'unit', ...shown, 'rxlb/raw', 'rxlb/direct'];
-  const rows = [];
-  const jsonRows = [];
-  for (const row of ROWS) {
-    if (!results[row.scenario]) continue;
-    const values = {};
-    for (const name of shown) {
-      if (row.proxyOnly && name === 'direct') {
-        values[name] = null;
-        continue;
-      }
-      const cells = results[row.scenario][name] ?? [];
-      const ok = cells.filter((c) => c.ok);
-      values[name] = ok.length ? median(ok.map(row.value)) ?? null : cells.length ? 'ERR' : null;
-    }
-    const arrow = row.better === 'higher' ? '↑' : '↓';
-    const r1 = ratio(values.rxlb, values.raw);
-    const r2 = row.proxyOnly ? '-' : ratio(values.rxlb, values.direct);
-    rows.push([`${row.label} ${arrow}`, row.unit, ...shown.map((n) => fmt(values[n], row.unit)), r1, r2]);
-    jsonRows.push({ metric: row.label, scenario: row.scenario, unit: row.unit, better: row.better, values, rxlb_over_raw: r1 === '-' ? null : Number(r1), rxlb_over_direct: r2 === '-' ? null : Number(r2) });
-  }
-  const table = renderTable(header, rows);
-  process.stdout.write(`\n${table}\n`);
-  process.stdout.write('↑ higher is better: a ratio below 1 means rxlb is slower.  ↓ lower is better: a ratio above 1 means rxlb costs more.\n');
-  process.stdout.write(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-
-  const report = {
-    date: started.toISOString(),
-    finished: new Date().toISOString(),
-    node: process.version,
-    cpus: os.cpus().length,
-    cpu_model: os.cpus()[0]?.model,
-    platform: `${os.type()} ${os.release()} ${os.arch()}`,
-    loadavg_start: null,
-    loadavg_end: os.loadavg(),
-    options: { quick: opts.quick, only: opts.only, scenarios: scenarios.map((s) => s.key), repeat: opts.repeat, warmup_s: warmup, duration_s: duration, idle_count: idleCount },
-    backends,
-    targets: targetInfo,
-    table: jsonRows,
-    results,
-    notes,
-  };
-  report.loadavg_start = loadStart;
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  const file = path.join(RESULTS_DIR, `${stamp}.json`);
-  fs.writeFileSync(file, json);
-  fs.writeFileSync(path.join(RESULTS_DIR, 'latest.json'), json);
-  process.stdout.write(`results: ${path.relative(ROOT, file)} and bench/results/latest.json\n`);
-  const failures = Object.values(results).flatMap((byTarget) => Object.values(byTarget).flat()).filter((c) => !c.ok).length;
-  const startFailures = Object.values(targetInfo).filter((t) => t.status === 'failed to start').length;
-  return failures || startFailures ? 1 : 0;
-}
-
-const loadStart = os.loadavg();
-
-function summary(key, r) {
-  if (key === 'idle') return `${r.established}/${r.count} idle conns, RSS ${(r.rss_before_kib / 1024).toFixed(1)} -> ${(r.rss_with_conns_kib / 1024).toFixed(1)} -> ${(r.rss_after_close_kib / 1024).toFixed(1)} MiB, ${r.per_conn_kib.toFixed(2)} KiB/conn`;
-  const cpu = r.proxy_cpu_pct === undefined ? '' : `, proxy CPU ${r.proxy_cpu_pct.toFixed(0)}%`;
-  if (key.startsWith('bulk')) return `${r.mib_per_s.toFixed(1)} MiB/s${cpu}`;
-  if (key === 'rr') return `${Math.round(r.req_per_s)} req/s, p50 ${r.p50_us} µs, p99 ${r.p99_us} µs${cpu}`;
-  if (key === 'connrate') return `${Math.round(r.conn_per_s)} conn/s, p50 ${r.p50_us} µs, p99 ${r.p99_us} µs${cpu}`;
-  return '';
-}
-
-/** Counts rxlb's log records, to show that access logging was on and what it said. */
-function summariseRxlbLog(file, note) {
-  let text = '';
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
-  const byMsg = {};
-  const reasons = {};
-  let unparsable = 0;
-  let lines = 0;
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    lines++;
-    let rec;
-    try {
-      rec = JSON.parse(line);
-    } catch {
-      unparsable++;
-      continue;
-    }
-    const msg = rec.msg ?? rec.message ?? '?';
-    byMsg[msg] = (byMsg[msg] ?? 0) + 1;
-    if (msg === 'connection closed') reasons[rec.reason] = (reasons[rec.reason] ?? 0) + 1;
-  }
-  const s = { file: path.relative(ROOT, file), bytes: Buffer.byteLength(text), records: lines, unparsable, by_msg: byMsg, closed_reasons: reasons };
-  note(`rxlb log: ${lines} records (${(s.bytes / 1048576).toFixed(1)} MiB) in ${s.file}; connection closed: ${byMsg['connection closed'] ?? 0} ${JSON.stringify(reasons)}${unparsable ? `; ${unparsable} lines not JSON` : ''}`);
-  return s;
-}
-
-const watchdog = setTimeout(() => {
-  process.stderr.write('bench: still running after 20 minutes, giving up\n');
-  cleanup();
-  process.exit(1);
-}, 20 * 60 * 1000);
-watchdog.unref();
-
-try {
-  const code = await main();
-  cleanup();
-  process.exit(code);
+  const options = parseOptions(process.argv.slice(2), path.join(BENCH_DIR, 'results'));
+  if (options.help) say(USAGE);
+  else await bench(options);
 } catch (err) {
-  process.stderr.write(`bench: ${err.message}\n`);
-  cleanup();
-  process.exitCode = 1;
+  if (err instanceof UsageError) {
+    process.stderr.write(`bench: ${err.message}\n${USAGE}\n`);
+    code = 2;
+  } else if (!interrupted) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`bench: ${message}\n`);
+    report.error = message;
+    code = 1;
+  }
+}
+// once interrupted, the signal's handler cleans up and exits
+if (!interrupted) {
+  await cleanUp();
+  writeReport();
+  process.exit(code);
 }

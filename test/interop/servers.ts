@@ -1,8 +1,8 @@
 /**
  * Real servers and clients from Debian packages (nginx, redis, iperf3, wrk, curl), run as
- * child processes on 127.0.0.1 with their own config in a temporary folder. `.ci/run`
- * installs them; where one is missing, its spec registers one test that says so (and
- * fails under CI, where it should have been installed).
+ * child processes on 127.0.0.1 with their own config in a temporary folder. `npm test`
+ * installs them (scripts/test-deps.sh, as root); where one is missing, its spec registers
+ * one test that says so (and fails under CI, where it should have been installed).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -34,7 +34,8 @@ export function which(name: string): string | undefined {
 /**
  * Checks that every binary a spec needs is installed. When some are missing, registers a
  * single test that prints why the spec is skipped, and that fails when `CI=true`, since
- * `.ci/run` installs them. Call it at the top of a `describe` and return when it is false.
+ * `npm test` installs them there (scripts/test-deps.sh). Call it at the top of a
+ * `describe` and return when it is false.
  */
 export function requireBinaries(what: string, binaries: readonly string[], packages: string): boolean {
   const missing = binaries.filter((b) => which(b) === undefined);
@@ -42,7 +43,7 @@ export function requireBinaries(what: string, binaries: readonly string[], packa
   const reason = `interop: ${what} not installed (missing ${missing.join(', ')}; apt-get install ${packages}): skipped`;
   it(`is skipped: ${missing.join(', ')} not installed`, () => {
     console.warn(reason);
-    if (process.env.CI === 'true') expect.fail(`${reason}, but CI=true and .ci/run should have installed them`);
+    if (process.env.CI === 'true') expect.fail(`${reason}, but CI=true and npm test (scripts/test-deps.sh) should have installed them`);
   });
   return false;
 }
