@@ -11,6 +11,17 @@ export interface Endpoint {
 }
 
 export type Protocol = 'tcp' | 'udp';
+
+/**
+ * A list of addresses and CIDR blocks (`allow`, `deny`, `proxy_trusted`, a route's
+ * `source`), compiled once when the config is read: `matches` runs on every connection.
+ * `entries` are as written, for summaries and for telling two configs apart.
+ */
+export interface AddressList {
+  readonly entries: readonly string[];
+  /** Whether a client address (`10.1.2.3`, `::1`, `::ffff:10.1.2.3`) is in the list. */
+  readonly matches: (address: string) => boolean;
+}
 export type OnNoBackend = 'close' | 'http-503';
 
 export interface GlobalConfig {
