@@ -24,6 +24,12 @@ export interface AddressList {
 }
 export type OnNoBackend = 'close' | 'http-503';
 
+/** `connection_rate_per_client`: at most `count` new connections per client in any `perMs` (a token bucket). */
+export interface ConnectionRate {
+  readonly count: number;
+  readonly perMs: number; // 1000 for "/s", 60000 for "/m"
+}
+
 export interface GlobalConfig {
   readonly shutdownGraceMs: number; // default 30s
   readonly maxConnections: number; // 0 = unlimited
