@@ -24,6 +24,27 @@ export interface AddressList {
 }
 export type OnNoBackend = 'close' | 'http-503';
 
+/**
+ * A route's `sni`: exact names and `*.example.com` wildcards (any name ending in
+ * `.example.com`, at any depth, but not `example.com` itself), compiled once. `entries`
+ * are lower-cased, as names compare without regard to case.
+ */
+export interface ServerNameList {
+  readonly entries: readonly string[];
+  readonly matches: (name: string) => boolean;
+}
+
+/**
+ * One `[[listener.route]]`: a connection matches when every key given matches. A
+ * listener's routes are tried in file order and the first match wins.
+ */
+export interface RouteConfig {
+  readonly sni: ServerNameList | undefined; // the ClientHello's server name is one of these
+  readonly alpn: readonly string[] | undefined; // the client offers any of these protocols
+  readonly source: AddressList | undefined; // the client address is in this list
+  readonly pool: string;
+}
+
 /** `connection_rate_per_client`: at most `count` new connections per client in any `perMs` (a token bucket). */
 export interface ConnectionRate {
   readonly count: number;
