@@ -65,10 +65,28 @@ export interface ListenerConfig {
   readonly name: string; // default "listener-<n>", 1-based in file order
   readonly bind: Endpoint;
   readonly protocol: Protocol;
+  /**
+   * Where a connection goes when no route matches; `''` when the listener has routes and
+   * no `pool` (then such a connection is closed, reason `no_route`).
+   */
   readonly pool: string;
   readonly maxConnections: number; // 0 = unlimited
   readonly sessionTimeoutMs: number; // udp only; default 60s
   readonly maxSessions: number; // udp only; 0 = unlimited
+  /** How long to wait for a PROXY header or a TLS ClientHello; tcp only; default 5s. */
+  readonly prereadTimeoutMs: number;
+  /** `"accept"`: every connection starts with a PROXY v1 or v2 header; tcp only; undefined = off. */
+  readonly proxyProtocol: 'accept' | undefined;
+  /** With `"accept"`: the peers that may send a header; undefined = any peer. */
+  readonly proxyTrusted: AddressList | undefined;
+  readonly allow: AddressList | undefined; // undefined = every client
+  readonly deny: AddressList | undefined; // checked before allow
+  readonly maxConnectionsPerClient: number; // tcp only; 0 = unlimited
+  readonly connectionRatePerClient: ConnectionRate | undefined; // tcp only; undefined = unlimited
+  /** `[[listener.route]]`, in file order; on a udp listener, `source` routes only. */
+  readonly routes: readonly RouteConfig[];
+  /** Whether any route has `sni` or `alpn`, so that the ClientHello must be read before routing. */
+  readonly needsClientHello: boolean;
 }
 
 export interface HealthConfig {
@@ -81,6 +99,8 @@ export interface HealthConfig {
   readonly timeoutMs: number; // default 2s
   readonly rise: number; // default 2
   readonly fall: number; // default 3
+  /** Whether checks start with the pool's PROXY header (`proxy_protocol`); default false. */
+  readonly sendProxy: boolean;
 }
 
 export interface PassiveConfig {
@@ -109,6 +129,8 @@ export interface PoolConfig {
   readonly idleTimeoutMs: number; // default 10m
   readonly retries: number; // default 2
   readonly onNoBackend: OnNoBackend; // default "close"
+  /** A PROXY header sent to each backend before the client's first byte; undefined = none. */
+  readonly proxyProtocol: 'v1' | 'v2' | undefined;
   readonly health: HealthConfig | undefined;
   readonly passive: PassiveConfig | undefined;
   readonly backends: readonly BackendConfig[];
