@@ -12,8 +12,22 @@ import type {
 /** Every default of the config schema, in one place (interface.md, "Config file"). */
 export const DEFAULTS = {
   global: { shutdownGraceMs: 30_000, maxConnections: 0 } satisfies GlobalConfig,
-  listener: { protocol: 'tcp', maxConnections: 0, sessionTimeoutMs: 60_000, maxSessions: 0 },
-  pool: { policy: 'round-robin', connectTimeoutMs: 3_000, idleTimeoutMs: 600_000, retries: 2, onNoBackend: 'close' },
+  listener: {
+    protocol: 'tcp',
+    maxConnections: 0,
+    sessionTimeoutMs: 60_000,
+    maxSessions: 0,
+    prereadTimeoutMs: 5_000,
+    proxyProtocol: undefined,
+    proxyTrusted: undefined,
+    allow: undefined,
+    deny: undefined,
+    maxConnectionsPerClient: 0,
+    connectionRatePerClient: undefined,
+    routes: [],
+    needsClientHello: false,
+  },
+  pool: { policy: 'round-robin', connectTimeoutMs: 3_000, idleTimeoutMs: 600_000, retries: 2, onNoBackend: 'close', proxyProtocol: undefined },
   health: {
     kind: 'tcp',
     port: undefined,
@@ -23,6 +37,7 @@ export const DEFAULTS = {
     timeoutMs: 2_000,
     rise: 2,
     fall: 3,
+    sendProxy: false,
   } satisfies HealthConfig,
   passive: { consecutiveFailures: 5, ejectForMs: 30_000 } satisfies PassiveConfig,
   backend: { weight: 1, maxConnections: 0, backup: false, healthPath: undefined },

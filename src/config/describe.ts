@@ -1,5 +1,6 @@
 import { formatDuration } from './duration.js';
 import { formatEndpoint } from './endpoint.js';
+import { formatRate } from './rate.js';
 import type { BackendConfig, Config, HealthConfig, ListenerConfig, PassiveConfig, PoolConfig } from './types.js';
 import { TARGETS_DEFAULT_LISTEN } from './validate-seed.js';
 
@@ -8,7 +9,8 @@ const limit = (n: number): string => (n === 0 ? 'unlimited' : String(n));
 
 /**
  * The summary `rxlb check` prints: how the file was understood, then one line per
- * listener and per pool, with the pool's checks and backends indented under it.
+ * listener, with what it does at the door indented under it (only what is set), and one
+ * per pool, with the pool's checks and backends indented under it.
  * Plain text, one setting per phrase, stable for scripts and tests:
  *
  * ```
@@ -29,7 +31,7 @@ export function describeConfig(config: Config): string {
     config.admin
       ? `admin: ${formatEndpoint(config.admin.listen)}${config.admin.token === undefined ? ', no token' : ', token required for changes'}`
       : 'admin: off',
-    ...config.listeners.map((l) => describeListener(l, config)),
+    ...config.listeners.flatMap((l) => [describeListener(l, config), ...describeDoor(l)]),
     ...config.pools.flatMap(describePool),
   ];
   return lines.join('\n');
@@ -40,17 +42,53 @@ function describeListener(listener: ListenerConfig, config: Config): string {
   if (config.layout === 'targets' && formatEndpoint(listener.bind) === formatEndpoint(TARGETS_DEFAULT_LISTEN)) {
     line += ' (the targets layout default; --listen sets another)';
   }
-  line += ` -> pool ${listener.pool}, max_connections ${limit(listener.maxConnections)}`;
+  line += listener.pool === '' ? ' -> no pool (a connection no route matches is closed)' : ` -> pool ${listener.pool}`;
+  line += `, max_connections ${limit(listener.maxConnections)}`;
   if (listener.protocol === 'udp') {
     line += `, session_timeout ${formatDuration(listener.sessionTimeoutMs)}, max_sessions ${limit(listener.maxSessions)}`;
   }
   return line;
 }
 
+/**
+ * The listener's door settings, indented under it, each line only when something is set:
+ *
+ * ```
+ *   preread: proxy_protocol accept from 10.0.0.0/8; TLS ClientHello for routes; preread_timeout 5s
+ *   clients: deny 10.9.0.0/16; allow 10.0.0.0/8, ::1; max_connections_per_client 10; connection_rate_per_client 20/s
+ *   route[0]: sni api.example.com, *.example.com; alpn h2; source 192.0.2.0/24 -> pool api
+ * ```
+ */
+function describeDoor(listener: ListenerConfig): string[] {
+  const lines: string[] = [];
+  const preread = [
+    listener.proxyProtocol === 'accept' && `proxy_protocol accept from ${listener.proxyTrusted ? listener.proxyTrusted.entries.join(', ') : 'any peer'}`,
+    listener.needsClientHello && 'TLS ClientHello for routes',
+  ].filter((part): part is string => typeof part === 'string');
+  if (preread.length > 0) lines.push(`  preread: ${preread.join('; ')}; preread_timeout ${formatDuration(listener.prereadTimeoutMs)}`);
+  const clients = [
+    listener.deny && `deny ${listener.deny.entries.join(', ') || 'none'}`,
+    listener.allow && `allow ${listener.allow.entries.join(', ')}`,
+    listener.maxConnectionsPerClient > 0 && `max_connections_per_client ${listener.maxConnectionsPerClient}`,
+    listener.connectionRatePerClient && `connection_rate_per_client ${formatRate(listener.connectionRatePerClient)}`,
+  ].filter((part): part is string => typeof part === 'string');
+  if (clients.length > 0) lines.push(`  clients: ${clients.join('; ')}`);
+  listener.routes.forEach((route, i) => {
+    const keys = [
+      route.sni && `sni ${route.sni.entries.join(', ')}`,
+      route.alpn && `alpn ${route.alpn.join(', ')}`,
+      route.source && `source ${route.source.entries.join(', ')}`,
+    ].filter((part): part is string => typeof part === 'string');
+    lines.push(`  route[${i}]: ${keys.join('; ')} -> pool ${route.pool}`);
+  });
+  return lines;
+}
+
 function describePool(pool: PoolConfig): string[] {
+  const proxy = pool.proxyProtocol === undefined ? '' : `, proxy_protocol ${pool.proxyProtocol}`;
   return [
     `pool ${pool.name}: policy ${pool.policy}, connect_timeout ${formatDuration(pool.connectTimeoutMs)}, ` +
-      `idle_timeout ${formatDuration(pool.idleTimeoutMs)}, retries ${pool.retries}, on_no_backend ${pool.onNoBackend}`,
+      `idle_timeout ${formatDuration(pool.idleTimeoutMs)}, retries ${pool.retries}, on_no_backend ${pool.onNoBackend}${proxy}`,
     `  health: ${pool.health ? describeHealth(pool.health, pool.backends) : 'no active checks'}`,
     `  passive: ${pool.passive ? describePassive(pool.passive) : 'off'}`,
     ...pool.backends.map(describeBackend),
@@ -65,7 +103,8 @@ function describeHealth(health: HealthConfig, backends: readonly BackendConfig[]
       ? `http GET ${path} expecting ${health.expectStatus.map(describeStatus).join(',')}`
       : 'tcp connect';
   const port = health.port === undefined ? '' : ` on port ${health.port}`;
-  return `${what}${port}, every ${formatDuration(health.intervalMs)}, timeout ${formatDuration(health.timeoutMs)}, rise ${health.rise}, fall ${health.fall}`;
+  const proxy = health.sendProxy ? ", with the pool's PROXY header" : '';
+  return `${what}${port}${proxy}, every ${formatDuration(health.intervalMs)}, timeout ${formatDuration(health.timeoutMs)}, rise ${health.rise}, fall ${health.fall}`;
 }
 
 function describeStatus([low, high]: readonly [number, number]): string {

@@ -3,8 +3,9 @@ import { formatEndpoint } from './endpoint.js';
 import type { Fields } from './fields.js';
 import type { Issues } from './issues.js';
 import { formatKeyPath, type KeyPath } from './key-path.js';
-import { suggest } from './suggest.js';
+import { poolRef } from './pool-ref.js';
 import type { AdminConfig, ListenerConfig } from './types.js';
+import { DOOR_KEYS, validateDoor } from './validate-door.js';
 
 export const LISTENER_KEYS = [
   'name',
@@ -14,6 +15,7 @@ export const LISTENER_KEYS = [
   'max_connections',
   'session_timeout',
   'max_sessions',
+  ...DOOR_KEYS,
 ] as const;
 
 const UDP_ONLY = ['session_timeout', 'max_sessions'] as const;
@@ -37,14 +39,10 @@ export function validateListener(entry: Fields, index: number, pools: readonly s
       if (entry.has(key)) entry.issues.add(entry.at(key), `"${key}" applies to udp listeners only; this listener's protocol is "tcp"`);
     }
   }
-  const pool = entry.require('pool') ? entry.text('pool') : undefined;
-  if (pool !== undefined && !pools.includes(pool)) {
-    // pool names are TOML keys, so any text: quoted as keys are, so a message stays one line
-    const near = suggest(pool, pools);
-    const defined = pools.map((p) => formatKeyPath([p])).join(', ');
-    const hint = near !== undefined ? `; did you mean ${JSON.stringify(near)}?` : pools.length > 0 ? `; pools defined: ${defined}` : '; no [pool.<name>] table is defined';
-    entry.issues.add(entry.at('pool'), `no pool named ${JSON.stringify(pool)}${hint}`);
-  }
+  // with routes, `pool` is only where unmatched connections go, and may be left out
+  const routed = Array.isArray(entry.raw['route']) && entry.raw['route'].length > 0;
+  const pool = routed || entry.require('pool') ? poolRef(entry, 'pool', pools) : undefined;
+  const door = validateDoor(entry, protocolOk ? (protocol ?? DEFAULTS.listener.protocol) : undefined, pools);
   const listener: ListenerConfig = {
     name,
     bind: bind?.endpoint ?? { host: '', port: 0 },
@@ -53,6 +51,7 @@ export function validateListener(entry: Fields, index: number, pools: readonly s
     maxConnections: entry.integer('max_connections', 0) ?? DEFAULTS.listener.maxConnections,
     sessionTimeoutMs: entry.duration('session_timeout', 1) ?? DEFAULTS.listener.sessionTimeoutMs,
     maxSessions: entry.integer('max_sessions', 0) ?? DEFAULTS.listener.maxSessions,
+    ...door,
   };
   return { listener, fields: entry, bound: bind !== undefined };
 }

@@ -6,6 +6,7 @@ import { formatKeyPath, type KeyPath } from './key-path.js';
 import { checkPolicy } from './policy-names.js';
 import { fail } from './result.js';
 import { describeValue } from './toml-value.js';
+import { checkSendProxy, parseSendProxy } from './validate-door.js';
 import type { BackendConfig, HealthConfig, PassiveConfig, PoolConfig } from './types.js';
 
 export const POOL_KEYS = [
@@ -14,11 +15,12 @@ export const POOL_KEYS = [
   'idle_timeout',
   'retries',
   'on_no_backend',
+  'proxy_protocol',
   'health',
   'passive',
   'backend',
 ] as const;
-export const HEALTH_KEYS = ['kind', 'port', 'path', 'expect_status', 'interval', 'timeout', 'rise', 'fall'] as const;
+export const HEALTH_KEYS = ['kind', 'port', 'path', 'expect_status', 'interval', 'timeout', 'rise', 'fall', 'send_proxy'] as const;
 export const PASSIVE_KEYS = ['consecutive_failures', 'eject_for'] as const;
 export const BACKEND_KEYS = ['address', 'weight', 'max_connections', 'backup'] as const;
 
@@ -36,17 +38,20 @@ export function validatePool(pool: Fields, name: string, baseDir: string): PoolC
     return backend ? [{ backend, path: entry.at('address') }] : [];
   });
   checkDuplicateBackends(pool.issues, backends);
-  return {
+  const config: PoolConfig = {
     name,
     policy: policy ?? DEFAULTS.pool.policy,
     connectTimeoutMs: pool.duration('connect_timeout', 1) ?? DEFAULTS.pool.connectTimeoutMs,
     idleTimeoutMs: pool.duration('idle_timeout', 1) ?? DEFAULTS.pool.idleTimeoutMs,
     retries: pool.integer('retries', 0) ?? DEFAULTS.pool.retries,
     onNoBackend: pool.oneOf('on_no_backend', ['close', 'http-503'] as const) ?? DEFAULTS.pool.onNoBackend,
+    proxyProtocol: pool.value('proxy_protocol', parseSendProxy),
     health: health && validateHealth(health),
     passive: passive && validatePassive(passive),
     backends: backends.map((b) => b.backend),
   };
+  checkSendProxy(pool, health, config);
+  return config;
 }
 
 /** `[pool.<name>.health]`: http-only keys on a tcp check are errors. */
@@ -71,6 +76,7 @@ export function validateHealth(health: Fields): HealthConfig {
     timeoutMs: health.duration('timeout', 1) ?? DEFAULTS.health.timeoutMs,
     rise: health.integer('rise', 1) ?? DEFAULTS.health.rise,
     fall: health.integer('fall', 1) ?? DEFAULTS.health.fall,
+    sendProxy: health.boolean('send_proxy') ?? DEFAULTS.health.sendProxy,
   };
 }
 

@@ -8,6 +8,7 @@ import { createLocator, type Locator } from './locate.js';
 import { rememberLocator } from './source-locations.js';
 import { describeValue, isTable, unknownKeyMessage, type TomlTableLike } from './toml-value.js';
 import type { AdminConfig, Config, Endpoint, GlobalConfig, Layout, PoolConfig } from './types.js';
+import { checkUdpProxyPools } from './validate-door.js';
 import { checkListeners, LISTENER_KEYS, validateListener, type ListenerEntry } from './validate-listener.js';
 import { POOL_KEYS, validatePool } from './validate-pool.js';
 import { validateMiniBalancer, validateTargets, type LayoutConfig } from './validate-seed.js';
@@ -98,6 +99,7 @@ function validateRxlb(issues: Issues, doc: TomlTableLike, baseDir: string, locat
   }
   const listeners: ListenerEntry[] = (entries ?? []).map((entry) => validateListener(entry, entryIndex(entry), poolNames));
   checkListeners(issues, listeners, admin && adminFields ? { config: admin, path: adminFields.at('listen') } : undefined);
+  checkUdpProxyPools(issues, listeners.map((l) => l.listener), pools);
   return { layout: 'rxlb', global, admin, listeners: listeners.map((l) => l.listener), pools };
 }
 

@@ -16,6 +16,7 @@ export function pool(backends: readonly BackendConfig[], extra: Partial<PoolConf
     idleTimeoutMs: 600_000,
     retries: 2,
     onNoBackend: 'close',
+    proxyProtocol: undefined,
     health: undefined,
     passive: undefined,
     backends,
@@ -32,6 +33,15 @@ export function listener(extra: Partial<ListenerConfig> = {}): ListenerConfig {
     maxConnections: 0,
     sessionTimeoutMs: 60_000,
     maxSessions: 0,
+    prereadTimeoutMs: 5_000,
+    proxyProtocol: undefined,
+    proxyTrusted: undefined,
+    allow: undefined,
+    deny: undefined,
+    maxConnectionsPerClient: 0,
+    connectionRatePerClient: undefined,
+    routes: [],
+    needsClientHello: false,
     ...extra,
   };
 }

@@ -9,7 +9,7 @@ import { type FakeSocket, backend, config, fakeIo, pool } from '../fixtures.js';
 
 const P = '10.0.0.1:80';
 const K = '10.0.0.2:80';
-const HEALTH: HealthConfig = { kind: 'tcp', port: undefined, path: '/', expectStatus: [[200, 299]], intervalMs: 10, timeoutMs: 5, rise: 1, fall: 1 };
+const HEALTH: HealthConfig = { kind: 'tcp', port: undefined, path: '/', expectStatus: [[200, 299]], intervalMs: 10, timeoutMs: 5, rise: 1, fall: 1, sendProxy: false };
 const results = { p: { pass: true, detail: 'connected' }, f: { pass: false, detail: 'connection refused' } };
 
 function accepted(listener: ListenerConfig, port: number): ListenEvent<FakeSocket> {

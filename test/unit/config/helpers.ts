@@ -29,3 +29,16 @@ export function deeplyFrozen(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return true;
   return Object.isFrozen(value) && Object.values(value).every(deeplyFrozen);
 }
+
+/** The door settings of a listener that sets none of them: what every seed layout and quick mode get. */
+export const NO_DOOR = {
+  prereadTimeoutMs: 5_000,
+  proxyProtocol: undefined,
+  proxyTrusted: undefined,
+  allow: undefined,
+  deny: undefined,
+  maxConnectionsPerClient: 0,
+  connectionRatePerClient: undefined,
+  routes: [],
+  needsClientHello: false,
+} as const;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { quickConfig } from '../../../src/config/quick.js';
 import type { Config } from '../../../src/config/types.js';
 import { formatIssue } from '../../../src/errors.js';
-import { configError, deeplyFrozen } from './helpers.js';
+import { configError, deeplyFrozen, NO_DOOR } from './helpers.js';
 
 describe('quickConfig', () => {
   it('makes listener-1 on 127.0.0.1:0 and pool "default" with the backends in order', () => {
@@ -12,7 +12,7 @@ describe('quickConfig', () => {
       global: { shutdownGraceMs: 30_000, maxConnections: 0 },
       admin: undefined,
       listeners: [
-        { name: 'listener-1', bind: { host: '127.0.0.1', port: 0 }, protocol: 'tcp', pool: 'default', maxConnections: 0, sessionTimeoutMs: 60_000, maxSessions: 0 },
+        { name: 'listener-1', bind: { host: '127.0.0.1', port: 0 }, protocol: 'tcp', pool: 'default', maxConnections: 0, sessionTimeoutMs: 60_000, maxSessions: 0, ...NO_DOOR },
       ],
       pools: [
         {
@@ -22,6 +22,7 @@ describe('quickConfig', () => {
           idleTimeoutMs: 600_000,
           retries: 2,
           onNoBackend: 'close',
+          proxyProtocol: undefined,
           health: undefined,
           passive: undefined,
           backends: [

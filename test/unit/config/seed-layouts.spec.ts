@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Config, PoolConfig } from '../../../src/config/types.js';
-import { deeplyFrozen, parse, problems } from './helpers.js';
+import { deeplyFrozen, NO_DOOR, parse, problems } from './helpers.js';
 
 const backend = (address: string, healthPath?: string): PoolConfig['backends'][number] => {
   const [host = '', port = '0'] = address.split(':');
@@ -24,7 +24,7 @@ forward_to = "127.0.0.1:8081"
       global: { shutdownGraceMs: 30_000, maxConnections: 0 },
       admin: undefined,
       listeners: [
-        { name: 'frontend', bind: { host: '127.0.0.1', port: 7070 }, protocol: 'tcp', pool: 'frontend', maxConnections: 0, sessionTimeoutMs: 60_000, maxSessions: 0 },
+        { name: 'frontend', bind: { host: '127.0.0.1', port: 7070 }, protocol: 'tcp', pool: 'frontend', maxConnections: 0, sessionTimeoutMs: 60_000, maxSessions: 0, ...NO_DOOR },
       ],
       pools: [
         {
@@ -34,6 +34,7 @@ forward_to = "127.0.0.1:8081"
           idleTimeoutMs: 600_000,
           retries: 2,
           onNoBackend: 'close',
+          proxyProtocol: undefined,
           health: undefined,
           passive: undefined,
           backends: [backend('127.0.0.1:8080'), backend('127.0.0.1:8081')],
@@ -90,7 +91,7 @@ address = "127.0.0.1:8002"
     layout: 'targets',
     global: { shutdownGraceMs: 30_000, maxConnections: 0 },
     admin: undefined,
-    listeners: [{ name: 'targets', bind, protocol: 'tcp', pool: 'targets', maxConnections: 0, sessionTimeoutMs: 60_000, maxSessions: 0 }],
+    listeners: [{ name: 'targets', bind, protocol: 'tcp', pool: 'targets', maxConnections: 0, sessionTimeoutMs: 60_000, maxSessions: 0, ...NO_DOOR }],
     pools: [
       {
         name: 'targets',
@@ -99,7 +100,8 @@ address = "127.0.0.1:8002"
         idleTimeoutMs: 600_000,
         retries: 2,
         onNoBackend: 'http-503',
-        health: { kind: 'http', port: undefined, path: '/', expectStatus: [[200, 299]], intervalMs: 5_000, timeoutMs: 2_000, rise: 1, fall: 1 },
+        proxyProtocol: undefined,
+        health: { kind: 'http', port: undefined, path: '/', expectStatus: [[200, 299]], intervalMs: 5_000, timeoutMs: 2_000, rise: 1, fall: 1, sendProxy: false },
         passive: undefined,
         backends: [backend('127.0.0.1:8001', '/healthz'), backend('127.0.0.1:8002', '/')],
       },

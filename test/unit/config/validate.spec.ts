@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/types.js';
-import { deeplyFrozen, issues, parse, problems } from './helpers.js';
+import { deeplyFrozen, issues, NO_DOOR, parse, problems } from './helpers.js';
 
 const MINIMAL = `[[listener]]
 bind = "127.0.0.1:7070"
@@ -30,6 +30,7 @@ describe('a minimal config', () => {
           maxConnections: 0,
           sessionTimeoutMs: 60_000,
           maxSessions: 0,
+          ...NO_DOOR,
         },
       ],
       pools: [
@@ -40,6 +41,7 @@ describe('a minimal config', () => {
           idleTimeoutMs: 600_000,
           retries: 2,
           onNoBackend: 'close',
+          proxyProtocol: undefined,
           health: undefined,
           passive: undefined,
           backends: [
@@ -73,6 +75,7 @@ describe('a minimal config', () => {
       timeoutMs: 2_000,
       rise: 2,
       fall: 3,
+      sendProxy: false,
     });
     expect(config.pools[0]?.passive).toEqual({ consecutiveFailures: 5, ejectForMs: 30_000 });
   });
@@ -142,8 +145,8 @@ address = "10.0.0.1:53"
       global: { shutdownGraceMs: 10_000, maxConnections: 1000 },
       admin: { listen: { host: '127.0.0.1', port: 9901 }, token: 's3cret' },
       listeners: [
-        { name: 'web', bind: { host: '::1', port: 7070 }, protocol: 'tcp', pool: 'web', maxConnections: 100, sessionTimeoutMs: 60_000, maxSessions: 0 },
-        { name: 'listener-2', bind: { host: '0.0.0.0', port: 5353 }, protocol: 'udp', pool: 'dns', maxConnections: 0, sessionTimeoutMs: 90_000, maxSessions: 50 },
+        { name: 'web', bind: { host: '::1', port: 7070 }, protocol: 'tcp', pool: 'web', maxConnections: 100, sessionTimeoutMs: 60_000, maxSessions: 0, ...NO_DOOR },
+        { name: 'listener-2', bind: { host: '0.0.0.0', port: 5353 }, protocol: 'udp', pool: 'dns', maxConnections: 0, sessionTimeoutMs: 90_000, maxSessions: 50, ...NO_DOOR },
       ],
       pools: [
         {
@@ -153,7 +156,8 @@ address = "10.0.0.1:53"
           idleTimeoutMs: 3_600_000,
           retries: 0,
           onNoBackend: 'http-503',
-          health: { kind: 'http', port: 8081, path: '/healthz', expectStatus: [[200, 399]], intervalMs: 10_000, timeoutMs: 1_500, rise: 1, fall: 5 },
+          proxyProtocol: undefined,
+          health: { kind: 'http', port: 8081, path: '/healthz', expectStatus: [[200, 399]], intervalMs: 10_000, timeoutMs: 1_500, rise: 1, fall: 5, sendProxy: false },
           passive: { consecutiveFailures: 3, ejectForMs: 60_000 },
           backends: [
             { address: 'localhost:8080', host: 'localhost', port: 8080, origin: 'localhost:8080', weight: 3, maxConnections: 10, backup: true, healthPath: undefined },
@@ -166,6 +170,7 @@ address = "10.0.0.1:53"
           idleTimeoutMs: 600_000,
           retries: 2,
           onNoBackend: 'close',
+          proxyProtocol: undefined,
           health: undefined,
           passive: undefined,
           backends: [
@@ -234,7 +239,7 @@ wieght = 2
 
   it('lists the known keys when none is near', () => {
     expect(problems(withMinimal('[pool.web.health]\ncolour = "blue"\n'))).toEqual([
-      'rxlb.toml:8:1: pool.web.health.colour: Unknown key "colour"; known keys here: kind, port, path, expect_status, interval, timeout, rise, fall',
+      'rxlb.toml:8:1: pool.web.health.colour: Unknown key "colour"; known keys here: kind, port, path, expect_status, interval, timeout, rise, fall, send_proxy',
     ]);
   });
 

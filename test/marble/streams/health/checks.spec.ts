@@ -13,7 +13,7 @@ const FAIL: ProbeResult = { pass: false, detail: 'status 500' };
 const results = { p: PASS, f: FAIL };
 
 function health(extra: Partial<HealthConfig> = {}): HealthConfig {
-  return { kind: 'http', port: undefined, path: '/healthz', expectStatus: [[200, 299]], intervalMs: 10, timeoutMs: 5, rise: 2, fall: 3, ...extra };
+  return { kind: 'http', port: undefined, path: '/healthz', expectStatus: [[200, 299]], intervalMs: 10, timeoutMs: 5, rise: 2, fall: 3, sendProxy: false, ...extra };
 }
 
 function target(extra: Partial<HealthConfig> = {}, address = '10.0.0.1:80'): HealthTarget {

@@ -56,7 +56,7 @@ describe('diffConfigs', () => {
   });
 
   it('sees a health table change as a pool change, and a removed listener as removed', () => {
-    const health = { kind: 'tcp' as const, port: undefined, path: '/', expectStatus: [], intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3 };
+    const health = { kind: 'tcp' as const, port: undefined, path: '/', expectStatus: [], intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3, sendProxy: false };
     const next: Config = { ...base, listeners: [base.listeners[0]!], pools: [{ ...base.pools[0]!, health }, base.pools[1]!] };
     expect(diffConfigs(base, next)).toEqual([
       { kind: 'listener', change: 'removed', name: 'dns', at: 'udp 127.0.0.1:5353' },

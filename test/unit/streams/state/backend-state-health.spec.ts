@@ -7,7 +7,7 @@ import { backend, config, pool } from '../../../marble/fixtures.js';
 
 const A = '10.0.0.1:80';
 const B = '10.0.0.2:80';
-const HEALTH: HealthConfig = { kind: 'tcp', port: undefined, path: '/', expectStatus: [[200, 299]], intervalMs: 10, timeoutMs: 5, rise: 2, fall: 3 };
+const HEALTH: HealthConfig = { kind: 'tcp', port: undefined, path: '/', expectStatus: [[200, 299]], intervalMs: 10, timeoutMs: 5, rise: 2, fall: 3, sendProxy: false };
 const PASSIVE: PassiveConfig = { consecutiveFailures: 3, ejectForMs: 10 };
 
 function cfg(addresses: readonly string[], extra: { health?: HealthConfig; passive?: PassiveConfig } = { health: HEALTH, passive: PASSIVE }): Config {
