@@ -24,6 +24,8 @@ function program(): Command {
   const root = new Command('rxlb')
     .description('A layer-4 (TCP and UDP) load balancer built on RxJS.')
     .exitOverride()
+    // Usage errors start `rxlb:` as every other error does (commander writes `error:`).
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxlb: ')) })
     // `check -c` and the root's `-c` are different options: each command parses its own.
     .enablePositionalOptions()
     .version(version, '--version', 'print the version')

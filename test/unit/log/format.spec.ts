@@ -27,6 +27,13 @@ describe('formatText', () => {
       '2026-11-22T04:10:02.113Z INFO  listening protocol=tcp address=127.0.0.1:7070 note="a b" eq="x=y" backend=- empty=""\n',
     );
   });
+
+  it('joins a list with "; " and writes an empty one as none', () => {
+    expect(formatText(t, 'info', 'config reloaded', { source: 'rxlb.toml', changes: [] })).toBe('2026-11-22T04:10:02.113Z INFO  config reloaded source=rxlb.toml changes=none\n');
+    expect(formatText(t, 'info', 'config reloaded', { changes: ['pool added: api', 'pool removed: web'] })).toBe(
+      '2026-11-22T04:10:02.113Z INFO  config reloaded changes="pool added: api; pool removed: web"\n',
+    );
+  });
 });
 
 describe('createLogger', () => {
