@@ -3,6 +3,9 @@ import { runRxlb, testServers, writeTemp } from './harness.js';
 
 testServers();
 
+/** One listener on a free port in front of one backend, in the rxlb layout. */
+const RXLB_FILE = '[[listener]]\nbind = "127.0.0.1:0"\npool = "web"\n\n[pool.web]\n[[pool.web.backend]]\naddress = "127.0.0.1:8080"\n';
+
 describe('command line messages', () => {
   it('starts usage errors with rxlb:, as every other error, and exits 1', async () => {
     expect(await runRxlb(['-x'])).toEqual({ code: 1, stdout: '', stderr: "rxlb: unknown option '-x'\n" });
@@ -24,5 +27,49 @@ describe('command line messages', () => {
       stdout: '',
       stderr: `rxlb: ${path}:2:8: TOML syntax error: string not closed on line 2: add its closing "\n`,
     });
+  });
+});
+
+describe('quick mode options beside a config file', () => {
+  it('refuses --policy, --udp and backends with -c, each on its line, instead of ignoring them', async () => {
+    const path = writeTemp(RXLB_FILE);
+    expect(await runRxlb(['-c', path, '-p', 'random', '--udp', '127.0.0.1:9'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: [
+        `rxlb: <command line>: backend: give backends on the command line or a config file (-c ${path}), not both`,
+        `rxlb: <command line>: --policy: applies to quick mode only; with a config file (-c ${path}), each pool's policy is set in the file`,
+        `rxlb: <command line>: --udp: applies to quick mode only; with a config file (-c ${path}), set protocol = "udp" on a [[listener]] in the file`,
+        '',
+      ].join('\n'),
+    });
+  });
+
+  it('refuses --listen with a file that binds its own listeners, in rxlb and in check', async () => {
+    const path = writeTemp(RXLB_FILE);
+    const refused = `rxlb: <command line>: --listen: applies to quick mode and the targets layout only; ${path} says where to listen (listener.bind)\n`;
+    expect(await runRxlb(['-c', path, '-l', '127.0.0.1:0'])).toEqual({ code: 1, stdout: '', stderr: refused });
+    expect(await runRxlb(['check', '-c', path, '-l', '127.0.0.1:0'])).toEqual({ code: 1, stdout: '', stderr: refused });
+    const mini = writeTemp('[frontend]\nbind_on = "127.0.0.1:0"\n[[frontend.backend]]\nforward_to = "127.0.0.1:8080"\n');
+    expect((await runRxlb(['check', '-c', mini, '-l', '127.0.0.1:0'])).stderr).toBe(
+      `rxlb: <command line>: --listen: applies to quick mode and the targets layout only; ${mini} says where to listen (frontend.bind_on)\n`,
+    );
+  });
+
+  it('takes --listen for the targets layout, which has no bind of its own', async () => {
+    const path = writeTemp('[[targets]]\naddress = "127.0.0.1:8001"\nhealth_check_endpoint = "/healthz"\n');
+    const { code, stdout } = await runRxlb(['check', '-c', path, '-l', '127.0.0.1:7070']);
+    expect(code).toBe(0);
+    expect(stdout.split('\n')[3]).toBe('listener targets: tcp 127.0.0.1:7070 -> pool targets, max_connections unlimited');
+  });
+
+  it('reports the refused options together with the file\'s own errors', async () => {
+    const path = writeTemp('[[listener]]\nbind = "127.0.0.1:0"\npool = "nope"\n');
+    const { code, stderr } = await runRxlb(['-c', path, '--udp']);
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      `rxlb: <command line>: --udp: applies to quick mode only; with a config file (-c ${path}), set protocol = "udp" on a [[listener]] in the file\n` +
+        `rxlb: ${path}:3:1: listener[0].pool: no pool named "nope"; no [pool.<name>] table is defined\n`,
+    );
   });
 });
