@@ -67,7 +67,7 @@ export async function run(options: RunOptions): Promise<void> {
       // The API answers through the drain (watch /status empty out), then closes.
       admin$.pipe(
         tap((address) => {
-          log.info('admin listening', { address });
+          log.announce('admin listening', { address });
           options.onAdmin?.(address);
         }),
         takeUntil(drained),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runRxlb, testServers, writeTemp } from './harness.js';
+import { runRxlb, startRxlb, testServers, writeTemp } from './harness.js';
 
 testServers();
 
@@ -71,5 +71,30 @@ describe('quick mode options beside a config file', () => {
       `rxlb: <command line>: --udp: applies to quick mode only; with a config file (-c ${path}), set protocol = "udp" on a [[listener]] in the file\n` +
         `rxlb: ${path}:3:1: listener[0].pool: no pool named "nope"; no [pool.<name>] table is defined\n`,
     );
+  });
+});
+
+describe('where rxlb listens', () => {
+  it('says it with -q too: quick mode logs its listening record, pool default, and its admin API\'s, and nothing else', async () => {
+    const rxlb = startRxlb(['-q', '--admin', '127.0.0.1:0', '127.0.0.1:9']);
+    await rxlb.waitFor((r) => r.msg === 'listening');
+    await rxlb.waitFor((r) => r.msg === 'admin listening');
+    expect(await rxlb.stop()).toBe(0);
+    const listening = rxlb.records.find((r) => r.msg === 'listening');
+    expect(listening).toEqual({ time: expect.any(String), level: 'info', msg: 'listening', protocol: 'tcp', address: expect.stringMatching(/^127\.0\.0\.1:\d+$/), listener: 'listener-1', pool: 'default' });
+    expect(Number(String(listening?.address).split(':')[1])).toBeGreaterThan(0);
+    expect(rxlb.records.map((r) => r.msg).sort()).toEqual(['admin listening', 'listening']);
+  });
+});
+
+describe('help', () => {
+  it('names quick mode\'s pool, and says which options a config file refuses', async () => {
+    const { code, stdout } = await runRxlb(['--help']);
+    expect(code).toBe(0);
+    const help = stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('quick mode: backends as host:port (a hostname means all its addresses), in one pool named "default"');
+    expect(help).toContain('-p, --policy <name> quick mode policy (default round-robin); not with -c');
+    expect(help).toContain('--udp quick mode over UDP instead of TCP; not with -c');
+    expect(help).toContain('-q, --quiet warnings and errors only, and where rxlb listens');
   });
 });

@@ -48,6 +48,14 @@ describe('createLogger', () => {
     expect(log.enabled('warn')).toBe(true);
   });
 
+  it('writes announced records at info whatever its level, so -q still says where rxlb listens', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'warn', format: 'json', sink: { write: (l) => lines.push(l) }, now: () => t });
+    log.info('hidden');
+    log.announce('listening', { address: '127.0.0.1:41093' });
+    expect(lines).toEqual(['{"time":"2026-11-22T04:10:02.113Z","level":"info","msg":"listening","address":"127.0.0.1:41093"}\n']);
+  });
+
   it('makes a disabled level the same no-op function, so the hot path pays nothing', () => {
     const log = createLogger({ level: 'warn', format: 'text', sink: { write: () => undefined } });
     expect(log.debug).toBe(log.info);
