@@ -1,5 +1,7 @@
+import { promises as dns } from 'node:dns';
 import { describe, expect, it } from 'vitest';
-import { runRxlb, startRxlb, testServers, writeTemp } from './harness.js';
+import { formatEndpoint } from '../../src/config/endpoint.js';
+import { refusedPort, runRxlb, startRxlb, testServers, writeTemp } from './harness.js';
 
 testServers();
 
@@ -96,5 +98,37 @@ describe('help', () => {
     expect(help).toContain('-p, --policy <name> quick mode policy (default round-robin); not with -c');
     expect(help).toContain('--udp quick mode over UDP instead of TCP; not with -c');
     expect(help).toContain('-q, --quiet warnings and errors only, and where rxlb listens');
+  });
+});
+
+describe('rxlb check finds what would fail to bind', () => {
+  it('refuses two listeners on one address, one written as a hostname, as starting would', async () => {
+    const port = await refusedPort();
+    const { address } = await dns.lookup('localhost'); // the address listen() binds for it
+    const lines = ['[[listener]]', `bind = "${formatEndpoint({ host: address, port })}"`, 'pool = "web"', '', '[[listener]]', `bind = "localhost:${port}"`, 'pool = "web"', '', '[pool.web]', '[[pool.web.backend]]', 'address = "127.0.0.1:8080"', ''];
+    const path = writeTemp(lines.join('\n'));
+    const refused = `rxlb: ${path}:6:1: listener[1].bind: duplicate bind ${formatEndpoint({ host: address, port })} (tcp), also at listener[0].bind: "localhost" resolves to ${address}\n`;
+    expect(await runRxlb(['check', '-c', path])).toEqual({ code: 1, stdout: '', stderr: refused });
+    expect(await runRxlb(['-c', path])).toEqual({ code: 1, stdout: '', stderr: refused });
+  });
+
+  it('refuses a bind host and an [admin] listen host that do not resolve', async () => {
+    const path = writeTemp('[admin]\nlisten = "admin.invalid:9901"\n\n[[listener]]\nbind = "edge.invalid:7070"\npool = "web"\n\n[pool.web]\n[[pool.web.backend]]\naddress = "127.0.0.1:8080"\n');
+    expect(await runRxlb(['check', '-c', path])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `rxlb: ${path}:2:1: admin.listen: cannot resolve "admin.invalid": ENOTFOUND\nrxlb: ${path}:5:1: listener[0].bind: cannot resolve "edge.invalid": ENOTFOUND\n`,
+    });
+  });
+
+  it('shows a bind hostname as the address it binds, and binds there', async () => {
+    const path = writeTemp('[[listener]]\nbind = "localhost:0"\npool = "web"\n\n[pool.web]\n[[pool.web.backend]]\naddress = "127.0.0.1:8080"\n');
+    const { address } = await dns.lookup('localhost');
+    const { code, stdout } = await runRxlb(['check', '-c', path]);
+    expect(code).toBe(0);
+    expect(stdout.split('\n')[3]).toBe(`listener listener-1: tcp ${formatEndpoint({ host: address, port: 0 })} -> pool web, max_connections unlimited`);
+    const rxlb = startRxlb(['-c', path]);
+    const bound = String((await rxlb.waitFor((r) => r.msg === 'listening')).address);
+    expect(bound.slice(0, bound.lastIndexOf(':'))).toBe(formatEndpoint({ host: address, port: 0 }).slice(0, -':0'.length));
   });
 });
