@@ -121,6 +121,13 @@ describe('rxlb check finds what would fail to bind', () => {
     });
   });
 
+  it('refuses [health] without a port on a pool behind a udp listener, which would drop every datagram', async () => {
+    const path = writeTemp('[[listener]]\nname = "dns"\nbind = "127.0.0.1:0"\nprotocol = "udp"\npool = "resolvers"\n\n[pool.resolvers.health]\ninterval = "1s"\n\n[[pool.resolvers.backend]]\naddress = "127.0.0.1:5301"\n');
+    const { code, stdout, stderr } = await runRxlb(['check', '-c', path]);
+    expect([code, stdout]).toEqual([1, '']);
+    expect(stderr).toMatch(new RegExp(`^rxlb: ${path.replace(/[.]/g, '\\.')}:7:1: pool\\.resolvers\\.health: a pool behind a udp listener \\("dns"\\) needs a health port: .*\n$`));
+  });
+
   it('shows a bind hostname as the address it binds, and binds there', async () => {
     const path = writeTemp('[[listener]]\nbind = "localhost:0"\npool = "web"\n\n[pool.web]\n[[pool.web.backend]]\naddress = "127.0.0.1:8080"\n');
     const { address } = await dns.lookup('localhost');
