@@ -24,18 +24,20 @@ function program(): Command {
   const root = new Command('rxlb')
     .description('A layer-4 (TCP and UDP) load balancer built on RxJS.')
     .exitOverride()
+    // Usage errors start `rxlb:` as every other error does (commander writes `error:`).
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'rxlb: ')) })
     // `check -c` and the root's `-c` are different options: each command parses its own.
     .enablePositionalOptions()
     .version(version, '--version', 'print the version')
     .helpOption('-h, --help', 'show this help')
-    .argument('[backend...]', 'quick mode: backends as host:port (a hostname means all its addresses)')
+    .argument('[backend...]', 'quick mode: backends as host:port (a hostname means all its addresses), in one pool named "default"')
     .option('-c, --config <file>', 'TOML config (seed-style files accepted too)')
-    .option('-l, --listen <host:port>', 'quick mode listen address (default 127.0.0.1:0: a port is picked, then printed)', endpointArg)
-    .option('-p, --policy <name>', 'quick mode policy (default round-robin)')
-    .option('--udp', 'quick mode over UDP instead of TCP')
+    .option('-l, --listen <host:port>', 'quick mode listen address (default 127.0.0.1:0: a port is picked, then printed); with -c, the targets layout\'s only', endpointArg)
+    .option('-p, --policy <name>', 'quick mode policy (default round-robin); not with -c')
+    .option('--udp', 'quick mode over UDP instead of TCP; not with -c')
     .option('--admin <host:port>', 'admin API address (overrides [admin].listen)', endpointArg)
     .option('-v, --verbose', 'more detail (repeatable)', increase, 0)
-    .option('-q, --quiet', 'warnings and errors only')
+    .option('-q, --quiet', 'warnings and errors only, and where rxlb listens')
     .addOption(new Option('--log-format <format>', 'log format (default: text on a terminal, json otherwise)').choices(['text', 'json']))
     .action(async (backends: string[], options: RootOptions) => {
       process.exitCode = await start(backends, options);

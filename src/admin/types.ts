@@ -41,7 +41,8 @@ export type ActionResult =
 /** What a reload did: one line per change (`backend added: pool.web 127.0.0.1:8082`), or one per problem, naming file and key path. */
 export type ReloadResult =
   | { readonly ok: true; readonly changes: readonly string[] }
-  | { readonly ok: false; readonly errors: readonly string[] };
+  /** `shuttingDown`: nothing was tried, since rxlb is draining; the balancer logged nothing of it. */
+  | { readonly ok: false; readonly errors: readonly string[]; readonly shuttingDown?: true };
 
 /** The running balancer as the admin API sees it; each method may throw, which answers 500. */
 export interface AdminHandlers {

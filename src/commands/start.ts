@@ -45,7 +45,10 @@ export async function start(backends: readonly string[], options: RootOptions): 
   const stopReloads = stop$.subscribe(() => reloader.stop());
   const hup = hangup$().subscribe(() => {
     log.info('reloading config', { signal: 'SIGHUP', file: options.config ?? null });
-    void reloader.request();
+    void reloader.request().then((result) => {
+      // The balancer logs the outcome of every reload it tries, but not of one refused while draining.
+      if (!result.ok && result.shuttingDown) log.warn('config reload failed', { signal: 'SIGHUP', errors: result.errors });
+    });
   });
   const adminListen = options.admin !== undefined ? parseEndpoint(options.admin) : config.admin?.listen;
   try {

@@ -31,6 +31,8 @@ export function tryParseEndpoint(text: string): Result<Endpoint> {
     const colon = text.lastIndexOf(':');
     if (colon < 0) {
       if (text === '') return fail(`expected ${EXAMPLES}, got ""`);
+      // `--admin 9901`: a port alone, the host left out
+      if (/^\d{1,5}$/.test(text) && Number(text) <= 65_535) return fail(`missing host in ${JSON.stringify(text)}: expected host:port such as "127.0.0.1:${text}"`);
       return fail(`missing port in ${JSON.stringify(text)}: expected ${EXAMPLES}`);
     }
     host = text.slice(0, colon);

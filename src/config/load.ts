@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse, TomlError } from 'smol-toml';
 import { ConfigError } from '../errors.js';
+import { syntaxProblem } from './toml-syntax.js';
 import type { Config } from './types.js';
 import { validateConfig, type ValidateOptions } from './validate.js';
 
@@ -17,15 +18,9 @@ export function parseConfigText(text: string, file: string, options: ValidateOpt
     doc = parse(source);
   } catch (err) {
     if (!(err instanceof TomlError)) throw err;
-    throw new ConfigError([{ file, path: '', line: err.line, column: err.column, message: syntaxMessage(err) }], { cause: err });
+    throw new ConfigError([{ file, path: '', ...syntaxProblem(err, source) }], { cause: err });
   }
   return validateConfig(doc, file, source, options);
-}
-
-/** smol-toml's message without its prefix and code excerpt: `TOML syntax error: invalid value`. */
-function syntaxMessage(err: TomlError): string {
-  const first = err.message.split('\n')[0] ?? '';
-  return `TOML syntax error: ${first.replace(/^Invalid TOML document: /, '')}`;
 }
 
 /** Reads and validates a config file; an unreadable file is a ConfigError naming it and why. */

@@ -77,7 +77,8 @@ export async function loadPolicies(config: Config): Promise<Readonly<Record<stri
  * PolicyModuleError says what is wrong otherwise:
  * 1. no file at `path` (or a folder): not found;
  * 2. the import throws (a syntax error, a missing dependency): that error;
- * 3. no default export, or one that is not a function: what was found instead;
+ * 3. no default export, or one that is not a function: what was found instead (a
+ *    CommonJS module's is `module.exports`, or `exports.default` if compiled from ESM);
  * 4. applied to a stream of requests it must give an Observable, without subscribing:
  *    a function back means a factory (`export default roundRobin` for `roundRobin()`).
  */
@@ -101,7 +102,7 @@ export async function importPolicy(path: string, keyPath = 'policy'): Promise<Po
     const names = Object.keys(mod);
     throw fail(`it has no default export (${names.length > 0 ? `it exports ${names.join(', ')}` : 'it exports nothing'}); ${hint}`);
   }
-  const policy = mod.default;
+  const policy = compiledDefault(mod.default) ?? mod.default;
   if (typeof policy !== 'function') {
     throw fail(`its default export is ${describeValue(policy)}, not a policy operator function ((requests$) => routed$); ${hint}`);
   }
@@ -120,6 +121,18 @@ export async function importPolicy(path: string, keyPath = 'policy'): Promise<Po
     throw fail(`its default export returned ${describeValue(applied)} when applied to a request stream, not an Observable; ${hint}`);
   }
   return policy as Policy;
+}
+
+/**
+ * A CommonJS module's default export is its `module.exports`. One compiled from an ES
+ * module (TypeScript or Babel, from `export default policy`) sets `exports.default`
+ * and marks itself `__esModule`: its default export is that `default`, as bundlers and
+ * TypeScript read it. Undefined for any other module.
+ */
+function compiledDefault(exported: unknown): unknown {
+  if (typeof exported !== 'object' || exported === null) return undefined;
+  const { __esModule: marked, default: inner } = exported as { __esModule?: unknown; default?: unknown };
+  return marked === true ? inner : undefined;
 }
 
 function describeError(err: unknown): string {

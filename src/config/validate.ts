@@ -7,7 +7,7 @@ import { Issues } from './issues.js';
 import { createLocator, type Locator } from './locate.js';
 import { rememberLocator } from './source-locations.js';
 import { describeValue, isTable, unknownKeyMessage, type TomlTableLike } from './toml-value.js';
-import type { AdminConfig, Config, Endpoint, GlobalConfig, Layout, PoolConfig } from './types.js';
+import type { AdminConfig, Config, Endpoint, GlobalConfig, Layout, ListenerConfig, PoolConfig } from './types.js';
 import { checkUdpProxyPools } from './validate-door.js';
 import { checkListeners, LISTENER_KEYS, validateListener, type ListenerEntry } from './validate-listener.js';
 import { POOL_KEYS, validatePool } from './validate-pool.js';
@@ -100,7 +100,26 @@ function validateRxlb(issues: Issues, doc: TomlTableLike, baseDir: string, locat
   const listeners: ListenerEntry[] = (entries ?? []).map((entry) => validateListener(entry, entryIndex(entry), poolNames));
   checkListeners(issues, listeners, admin && adminFields ? { config: admin, path: adminFields.at('listen') } : undefined);
   checkUdpProxyPools(issues, listeners.map((l) => l.listener), pools);
+  checkUdpHealth(issues, listeners.map((l) => l.listener), pools);
   return { layout: 'rxlb', global, admin, listeners: listeners.map((l) => l.listener), pools };
+}
+
+/**
+ * Active checks connect over TCP (`kind` "tcp" or "http"), to each backend's own port
+ * unless `port` says otherwise. A UDP service rarely answers TCP on its port: checked
+ * there, every backend of a pool behind a udp listener would be found down and every
+ * datagram dropped. So such a pool's `[health]` must name the TCP port to check.
+ */
+function checkUdpHealth(issues: Issues, listeners: readonly ListenerConfig[], pools: readonly PoolConfig[]): void {
+  for (const pool of pools) {
+    if (!pool.health || pool.health.port !== undefined) continue;
+    const udp = listeners.find((l) => l.protocol === 'udp' && l.pool === pool.name);
+    if (!udp) continue;
+    issues.add(
+      ['pool', pool.name, 'health'],
+      `a pool behind a udp listener (${JSON.stringify(udp.name)}) needs a health port: checks connect over TCP, and on the backends' own (UDP) port they would fail and take every backend down; set port to a TCP port the backends answer on (a DNS server's TCP port, a status page), or remove [health]`,
+    );
+  }
 }
 
 /** The 0-based position of an array-of-tables entry, from its key path. */

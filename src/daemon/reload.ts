@@ -26,7 +26,7 @@ export interface Reloader {
 export function createReloader(initial: Config, load: () => Promise<Config>): Reloader {
   const requests = new Subject<(result: ReloadResult) => void>();
   const waiting: ((result: ReloadResult) => void)[] = [];
-  const stopping: ReloadResult = { ok: false, errors: ['rxlb is shutting down: nothing was reloaded'] };
+  const stopping: ReloadResult = { ok: false, errors: ['rxlb is shutting down: nothing was reloaded'], shuttingDown: true };
   let stopped = false;
   const proposals$ = requests.pipe(
     concatMap((answer) =>

@@ -16,7 +16,11 @@ import type { AdminAction } from '../streams/state/events.js';
 
 export interface AdminOptions {
   readonly listen: Endpoint;
-  /** Mutating requests need `Authorization: Bearer <token>` when set. */
+  /**
+   * Mutating requests need `Authorization: Bearer <token>` when set: this one at the
+   * start, then the `[admin] token` of each config reloaded (its `listen` waits for a
+   * restart: the API keeps its socket).
+   */
   readonly token: string | undefined;
   /** What `POST /reload` does; without it, the API answers that there is no file to reload. */
   readonly reload?: () => Promise<ReloadResult>;
@@ -54,11 +58,14 @@ export async function run(options: RunOptions): Promise<void> {
     { io: tcpIo, udp: udpIo, probe$: healthProbe$, now: () => Math.round(performance.now()), policies: options.policies, connectionCap },
   );
   const drained = new Subject<void>();
-  const admin$ = admin ? adminApi$(admin, balancer.state, (action) => commands.next(action)) : EMPTY;
+  let token = admin?.token;
+  const admin$ = admin ? adminApi$(admin, () => token, balancer.state, (action) => commands.next(action)) : EMPTY;
   await lastValueFrom(
     merge(
       balancer.events$.pipe(
         tap((event) => {
+          // In force before the reload is answered: a client that reloaded uses the new token next.
+          if (event.type === 'reloaded') token = event.config.admin?.token;
           logEvent(log, event);
           onEvent?.(event);
         }),
@@ -67,7 +74,7 @@ export async function run(options: RunOptions): Promise<void> {
       // The API answers through the drain (watch /status empty out), then closes.
       admin$.pipe(
         tap((address) => {
-          log.info('admin listening', { address });
+          log.announce('admin listening', { address });
           options.onAdmin?.(address);
         }),
         takeUntil(drained),
@@ -77,9 +84,14 @@ export async function run(options: RunOptions): Promise<void> {
   );
 }
 
-function adminApi$(admin: AdminOptions, state: ReturnType<typeof createBalancer>['state'], command: (action: AdminAction) => void): Observable<string> {
+function adminApi$(
+  admin: AdminOptions,
+  token: () => string | undefined,
+  state: ReturnType<typeof createBalancer>['state'],
+  command: (action: AdminAction) => void,
+): Observable<string> {
   const metrics = createMetrics(state);
   const reload = admin.reload ?? (() => Promise.resolve<ReloadResult>({ ok: false, errors: ['nothing to reload: rxlb was started without a config file'] }));
   const handlers = adminHandlers({ state, command, scrape: metrics.scrape, reload });
-  return adminServer$(admin.listen, handlers, admin.token).pipe(map((event) => event.address));
+  return adminServer$(admin.listen, handlers, token).pipe(map((event) => event.address));
 }

@@ -23,11 +23,12 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 /**
  * The admin API's HTTP server as an observable: `admin-listening` once bound, then
- * nothing (requests are answered by `handleAdmin`, not emitted). A bind failure errors
- * with ListenError. Unsubscribing closes the server and every connection it holds,
- * keep-alive ones included, so the port is free at once.
+ * nothing (requests are answered by `handleAdmin`, not emitted). Each request is checked
+ * against the token `token()` gives then, so a reload can change it. A bind failure
+ * errors with ListenError. Unsubscribing closes the server and every connection it
+ * holds, keep-alive ones included, so the port is free at once.
  */
-export function adminServer$(listen: Endpoint, handlers: AdminHandlers, token: string | undefined): Observable<AdminListening> {
+export function adminServer$(listen: Endpoint, handlers: AdminHandlers, token: () => string | undefined): Observable<AdminListening> {
   return new Observable<AdminListening>((subscriber) => {
     const server = http.createServer(
       {
@@ -40,7 +41,7 @@ export function adminServer$(listen: Endpoint, handlers: AdminHandlers, token: s
         // The admin API reads no body, but one left unread would stall a keep-alive connection.
         req.resume();
         const request = { method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization };
-        void handleAdmin(request, handlers, token).then(
+        void handleAdmin(request, handlers, token()).then(
           (response) => send(res, response),
           () => res.destroy(), // handleAdmin answers every failure itself; this is only a last guard
         );

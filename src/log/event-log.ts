@@ -3,18 +3,19 @@ import { describeChange } from '../streams/reload/config-diff.js';
 import type { Logger } from './logger.js';
 
 /**
- * Writes each balancer event as the record interface.md names: `listening` and
- * `connection closed` at info, the per-attempt trail at debug (`-v`), so one
- * connection can be followed from accept to close; `backend state` at info, one per
- * status change of a backend, with its cause. A UDP session ends with `session closed`
- * (its datagram counts too); dropped datagrams make one `datagrams dropped` warning per
- * listener and reason per sweep, at most one a second. Each reload makes one `config
- * reloaded` record listing what changed, or one `config reload failed` with every error.
+ * Writes each balancer event as the record interface.md names: `listening` (with its
+ * pool, at every level, `-q` included) and `connection closed` at info, the per-attempt
+ * trail at debug (`-v`), so one connection can be followed from accept to close;
+ * `backend state` at info, one per status change of a backend, with its cause. A UDP
+ * session ends with `session closed` (its datagram counts too); dropped datagrams make
+ * one `datagrams dropped` warning per listener and reason per sweep, at most one a
+ * second. Each reload makes one `config reloaded` record listing what changed, or one
+ * `config reload failed` with every error.
  */
 export function logEvent(log: Logger, event: BalancerEvent): void {
   switch (event.type) {
     case 'listening':
-      log.info('listening', { protocol: event.listener.protocol, address: event.address, listener: event.listener.name });
+      log.announce('listening', { protocol: event.listener.protocol, address: event.address, listener: event.listener.name, pool: event.listener.pool });
       return;
     case 'accept-error':
       log.warn('accept failed', { listener: event.listener.name, error: (event.error as NodeJS.ErrnoException).code ?? event.error.message });

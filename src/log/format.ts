@@ -45,13 +45,17 @@ export function formatJson(time: Date, level: LevelName, msg: string, fields: Fi
 
 const LABEL: Record<LevelName, string> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO ', warn: 'WARN ', error: 'ERROR' };
 
-/** One human line: time, level, message, then `key=value` pairs (quoted when needed). */
+/**
+ * One human line: time, level, message, then `key=value` pairs (quoted when needed).
+ * `null` shows as `-`, a list as its items joined by `; `, an empty list as `none`
+ * (a reload of an unchanged file: `changes=none`).
+ */
 export function formatText(time: Date, level: LevelName, msg: string, fields: Fields): string {
   let line = `${iso(time)} ${LABEL[level]} ${msg}`;
   for (const key in fields) {
     const value = fields[key];
     if (value === undefined) continue;
-    const text = value === null ? '-' : Array.isArray(value) ? value.join('; ') : String(value);
+    const text = value === null ? '-' : Array.isArray(value) ? (value.length === 0 ? 'none' : value.join('; ')) : String(value);
     line += ` ${key}=${/[\s"=]/.test(text) || text === '' ? JSON.stringify(text) : text}`;
   }
   return line + '\n';

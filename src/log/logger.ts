@@ -13,6 +13,11 @@ export interface Logger {
   readonly info: LogFn;
   readonly warn: LogFn;
   readonly error: LogFn;
+  /**
+   * An info record written whatever the level, even with `-q`: where rxlb listens
+   * (`listening`, `admin listening`), which a script needs to find a picked port.
+   */
+  readonly announce: LogFn;
   /** True when records at this level are written; lets callers skip building fields. */
   enabled(level: LevelName): boolean;
   /** Writes out what is buffered and closes the destination. */
@@ -47,6 +52,7 @@ export function createLogger(options: { level: LevelName; format: LogFormat; sin
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
+    announce: (msg, fields = {}) => sink.write(format(now(), 'info', msg, fields)),
     enabled: (level) => LEVELS[level] >= threshold,
     close: () => new Promise<void>((resolve) => (sink.end ? sink.end(resolve) : resolve())),
   };

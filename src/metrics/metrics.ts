@@ -112,7 +112,7 @@ export function createMetrics(state: () => BalancerState): Metrics {
       for (const [reason, dropped] of Object.entries(l.dropped)) set({ listener: l.config.name, reason }, dropped.datagrams);
     }),
   );
-  derived(Counter, 'rxlb_accept_errors_total', 'Accepts that failed (such as running out of file descriptors).', ['listener'], (set, s) =>
+  derived(Counter, 'rxlb_accept_errors_total', 'Accepts that failed. Not running out of file descriptors: on Linux, libuv closes such clients before rxlb sees them.', ['listener'], (set, s) =>
     eachListener(s, (l) => {
       if (l.config.protocol === 'tcp') set({ listener: l.config.name }, l.acceptErrors);
     }),

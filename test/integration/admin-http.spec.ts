@@ -41,7 +41,7 @@ async function start(handlers: AdminHandlers = fakeHandlers(), token?: string) {
   const events: { type: string; address: string }[] = [];
   let subscription!: Subscription;
   const address = await new Promise<string>((resolve, reject) => {
-    subscription = adminServer$({ host: '127.0.0.1', port: 0 }, handlers, token).subscribe({
+    subscription = adminServer$({ host: '127.0.0.1', port: 0 }, handlers, () => token).subscribe({
       next: (e) => {
         events.push(e);
         resolve(e.address);
@@ -219,7 +219,7 @@ describe('adminServer$', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const { port } = taken.address() as net.AddressInfo;
     const err = await new Promise<unknown>((resolve) => {
-      subscriptions.push(adminServer$({ host: '127.0.0.1', port }, fakeHandlers(), undefined).subscribe({ next: () => resolve(undefined), error: resolve }));
+      subscriptions.push(adminServer$({ host: '127.0.0.1', port }, fakeHandlers(), () => undefined).subscribe({ next: () => resolve(undefined), error: resolve }));
     });
     expect(err).toBeInstanceOf(ListenError);
     expect((err as ListenError).code).toBe('RXLB_ERR_LISTEN');

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -124,5 +124,37 @@ describe('a policy module that cannot be used', () => {
     expect(code).toBe(1);
     expect(stderr).toContain(`pool.web.policy: cannot load policy module ${lonely}: Cannot find package 'rxlb'`);
     expect(stderr).toContain('npm install rxlb rxjs');
+  });
+});
+
+describe('a CommonJS policy module', () => {
+  it('routes by module.exports, or by exports.default as TypeScript compiles export default; require(\'rxlb\') works', async () => {
+    // rxlb and rxjs installed next to the modules, as the README asks
+    const project = mkdtempSync(join(tmpdir(), 'rxlb-cjs-'));
+    mkdirSync(join(project, 'node_modules'));
+    symlinkSync(fileURLToPath(new URL('../..', import.meta.url)), join(project, 'node_modules', 'rxlb'), 'dir');
+    symlinkSync(fileURLToPath(new URL('../../node_modules/rxjs', import.meta.url)), join(project, 'node_modules', 'rxjs'), 'dir');
+    // each picks the last candidate, which no built-in policy does every time
+    const last = "const { map } = require('rxjs');\nconst last = (requests) => requests.pipe(map((request) => ({ request, backend: request.candidates[request.candidates.length - 1] })));\n";
+    writeFileSync(join(project, 'plain.cjs'), `${last}module.exports = last;\n`);
+    writeFileSync(join(project, 'compiled.cjs'), `"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n${last}exports.default = last;\n`);
+    writeFileSync(join(project, 'library.cjs'), "const { leastConnections } = require('rxlb');\nmodule.exports = leastConnections();\n");
+    const backends = await Promise.all(['b0', 'b1'].map((name) => startServer(named(name))));
+    servers.push(...backends);
+    for (const module of ['plain.cjs', 'compiled.cjs']) {
+      const config = join(project, `${module}.toml`);
+      writeFileSync(config, poolConfig(`./${module}`, backends.map((b) => b.address)));
+      const rxlb = startRxlb(['-c', config]);
+      const port = await listeningPort(rxlb, 'web');
+      expect([await nameFrom('127.0.0.1', port), await nameFrom('127.0.0.1', port), await nameFrom('127.0.0.1', port)]).toEqual(['b1', 'b1', 'b1']);
+      for (const c of clients.splice(0)) c.destroy();
+      expect(await rxlb.stop()).toBe(0);
+      expect(rxlb.stderr()).toBe('');
+    }
+    const library = join(project, 'library.toml');
+    writeFileSync(library, poolConfig('./library.cjs', ['127.0.0.1:9']));
+    const { code, stdout, stderr } = await runRxlb(['check', '-c', library]);
+    expect([code, stderr]).toEqual([0, '']);
+    expect(stdout).toContain(`policy ${join(project, 'library.cjs')}`);
   });
 });

@@ -33,11 +33,11 @@ const running = new Set<ChildProcess>();
 
 /**
  * Starts `node dist/cli.js ...args --log-format json`; `prefix` runs it through another
- * command (`['prlimit', '--nofile=64:64', '--']`).
+ * command (`['prlimit', '--nofile=64:64', '--']`), in `cwd` when given.
  */
-export function startRxlb(args: readonly string[], prefix: readonly string[] = []): Rxlb {
+export function startRxlb(args: readonly string[], prefix: readonly string[] = [], cwd?: string): Rxlb {
   const command = [...prefix, process.execPath, CLI, ...args, '--log-format', 'json'];
-  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], cwd });
   running.add(child);
   const records: LogRecord[] = [];
   const waiters: { match: (r: LogRecord) => boolean; resolve: (r: LogRecord) => void }[] = [];

@@ -58,12 +58,11 @@ export function diffConfigs(before: Config, after: Config): ConfigChange[] {
 
   const global = changedFields(before.global, after.global, GLOBAL_FIELDS);
   if (global.length > 0) changes.push({ kind: 'global', change: 'changed', fields: global });
-  const admin: string[] = [];
+  // Apart: a new token applies at once, a new address only at the next start.
   if ((before.admin && formatHostPort(before.admin.listen.host, before.admin.listen.port)) !== (after.admin && formatHostPort(after.admin.listen.host, after.admin.listen.port))) {
-    admin.push('listen');
+    changes.push({ kind: 'admin', change: 'changed', fields: ['listen'] });
   }
-  if (before.admin?.token !== after.admin?.token) admin.push('token');
-  if (admin.length > 0) changes.push({ kind: 'admin', change: 'changed', fields: admin });
+  if (before.admin?.token !== after.admin?.token) changes.push({ kind: 'admin', change: 'changed', fields: ['token'] });
   return changes;
 }
 
@@ -111,6 +110,9 @@ export function describeChange(change: ConfigChange): string {
       return `pool ${change.change}: ${change.name}${fields}`;
     case 'backend':
       return `backend ${change.change}: pool.${change.pool} ${change.address}${fields}`;
+    case 'admin':
+      // The admin API keeps the socket it started with: a reload cannot move it.
+      return `admin changed${fields}${change.fields.includes('listen') ? ': needs a restart' : ''}`;
     default:
       return `${change.kind} changed${fields}`;
   }

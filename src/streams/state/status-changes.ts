@@ -15,7 +15,7 @@ export function statusChanges(before: BalancerState, after: BalancerState, event
     case 'health':
       return changed(before, after, event.pool, 'health', () => event.detail, event.backend);
     case 'ejected':
-      return changed(before, after, event.pool, 'passive', () => `ejected for ${formatDuration(event.forMs)} after ${event.failures} connect failures in a row`, event.backend);
+      return changed(before, after, event.pool, 'passive', () => `ejected for ${formatDuration(event.forMs)} after ${event.failures} connect failure${event.failures === 1 ? '' : 's'} in a row`, event.backend);
     case 'restored':
       return changed(before, after, event.pool, 'passive', () => 'ejection over', event.backend);
     case 'admin':

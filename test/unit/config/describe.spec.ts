@@ -37,6 +37,7 @@ weight = 2
 max_connections = 10
 backup = true
 [pool.dns.health]
+port = 53
 interval = "1m30s"
 [[pool.dns.backend]]
 address = "127.0.0.1:53"
@@ -53,7 +54,7 @@ address = "127.0.0.1:53"
       '  backend 127.0.0.1:8080: weight 1, max_connections unlimited',
       '  backend localhost:8081 (from LOCALHOST:8081): weight 2, max_connections 10, backup',
       'pool dns: policy round-robin, connect_timeout 3s, idle_timeout 10m, retries 2, on_no_backend close',
-      '  health: tcp connect, every 1m30s, timeout 2s, rise 2, fall 3',
+      '  health: tcp connect on port 53, every 1m30s, timeout 2s, rise 2, fall 3',
       '  passive: off',
       '  backend 127.0.0.1:53: weight 1, max_connections unlimited',
     ]);

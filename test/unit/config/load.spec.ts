@@ -8,12 +8,27 @@ import { configError } from './helpers.js';
 
 describe('parseConfigText', () => {
   it('turns a TOML syntax error into one issue with its line and column', () => {
-    const err = configError(() => parseConfigText('[[listener]]\nbind = "127.0.0.1:1\npool = "web"\n', 'bad.toml'));
+    const err = configError(() => parseConfigText('[[listener]]\nbind = 127.0.0.1:1\npool = "web"\n', 'bad.toml'));
     expect(err.code).toBe('RXLB_ERR_CONFIG');
-    expect(err.issues).toEqual([
-      { file: 'bad.toml', path: '', line: 2, column: 20, message: 'TOML syntax error: control characters are not allowed in strings' },
-    ]);
-    expect(err.message).toBe('bad.toml:2:20: TOML syntax error: control characters are not allowed in strings');
+    expect(err.issues).toEqual([{ file: 'bad.toml', path: '', line: 2, column: 13, message: 'TOML syntax error: illegal character in numeric literal' }]);
+    expect(err.message).toBe('bad.toml:2:13: TOML syntax error: illegal character in numeric literal');
+  });
+
+  it.each([
+    ['a basic string', '[[listener]]\nbind = "127.0.0.1:1\npool = "web"\n', 'bad.toml:2:8: TOML syntax error: string not closed on line 2: add its closing "'],
+    ['a literal string', "[[listener]]\nbind = '127.0.0.1:1\n", "bad.toml:2:8: TOML syntax error: string not closed on line 2: add its closing '"],
+    ['a string in an inline table, after closed ones', '[t]\nk = { a = "x", b = "y\\" }\n', 'bad.toml:2:20: TOML syntax error: string not closed on line 2: add its closing "'],
+    ['a string ending a CRLF line', '[t]\r\nk = "x\r\nj = 1\r\n', 'bad.toml:2:5: TOML syntax error: string not closed on line 2: add its closing "'],
+    ['a string at the end of the file', '[t]\nk = "x', 'bad.toml:2:5: TOML syntax error: string not closed before the end of the file: add its closing "'],
+    ['a multi-line string', "[t]\nk = '''x\ny\n", "bad.toml:2:5: TOML syntax error: string not closed before the end of the file: add its closing '''"],
+  ])('says a string is not closed, at its opening quote: %s', (_, text, message) => {
+    expect(configError(() => parseConfigText(text, 'bad.toml')).message).toBe(message);
+  });
+
+  it('keeps the parser\'s words for a control character inside a closed string', () => {
+    expect(configError(() => parseConfigText('[t]\nk = "a\u0001b"\n', 'bad.toml')).message).toBe(
+      'bad.toml:2:7: TOML syntax error: control characters are not allowed in strings',
+    );
   });
 
   it('reports a key defined twice as a syntax error', () => {

@@ -112,6 +112,64 @@ describe('resolveConfig', () => {
     ]);
   });
 
+  it('binds a listener or the admin API at the first address its hostname resolves to', async () => {
+    const config = parseConfigText(
+      '[admin]\nlisten = "admin.internal:9901"\n[[listener]]\nbind = "edge.internal:7070"\npool = "web"\n[[pool.web.backend]]\naddress = "127.0.0.1:80"\n',
+      'rxlb.toml',
+    );
+    const resolved = await resolveConfig(config, fakeLookup({ 'admin.internal': ['127.0.0.2', '127.0.0.3'], 'edge.internal': ['fd00::7', '10.0.0.7'] }));
+    expect(resolved.admin?.listen).toEqual({ host: '127.0.0.2', port: 9901 });
+    expect(resolved.listeners[0]?.bind).toEqual({ host: 'fd00::7', port: 7070 });
+    expect(deeplyFrozen(resolved)).toBe(true);
+  });
+
+  it('reports a bind that binds, once resolved, what another listener or the admin API binds', async () => {
+    const text = [
+      '[admin]', // 1
+      'listen = "localhost:9901"', // 2
+      '[[listener]]', // 3
+      'bind = "127.0.0.1:7070"', // 4
+      'pool = "web"', // 5
+      '[[listener]]', // 6
+      'bind = "localhost:7070"', // 7
+      'pool = "web"', // 8
+      '[[listener]]', // 9
+      'bind = "127.0.0.1:9901"', // 10
+      'pool = "web"', // 11
+      '[[listener]]', // 12: another protocol, another socket
+      'bind = "localhost:7070"', // 13
+      'protocol = "udp"', // 14
+      'pool = "web"', // 15
+      '[[listener]]', // 16: port 0, a free port each
+      'bind = "localhost:0"', // 17
+      'pool = "web"', // 18
+      '[[listener]]', // 19
+      'bind = "127.0.0.1:0"', // 20
+      'pool = "web"', // 21
+      '[[pool.web.backend]]',
+      'address = "127.0.0.1:80"',
+    ].join('\n');
+    const err = (await resolveConfig(parseConfigText(text, 'rxlb.toml'), fakeLookup({ localhost: ['127.0.0.1'] })).catch((e: unknown) => e)) as ConfigError;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.issues.map(formatIssue)).toEqual([
+      'rxlb.toml:2:1: admin.listen: duplicate bind 127.0.0.1:9901 (tcp), also at listener[2].bind: "localhost" resolves to 127.0.0.1',
+      'rxlb.toml:7:1: listener[1].bind: duplicate bind 127.0.0.1:7070 (tcp), also at listener[0].bind: "localhost" resolves to 127.0.0.1',
+    ]);
+  });
+
+  it('reports a bind or admin host that does not resolve, at its key path', async () => {
+    const text = '[admin]\nlisten = "nohost.invalid:9901"\n[[listener]]\nbind = "nobind.invalid:7070"\npool = "web"\n[[pool.web.backend]]\naddress = "127.0.0.1:80"\n';
+    const err = (await resolveConfig(parseConfigText(text, 'rxlb.toml'), fakeLookup({})).catch((e: unknown) => e)) as ConfigError;
+    expect(err.issues.map(formatIssue)).toEqual([
+      'rxlb.toml:2:1: admin.listen: cannot resolve "nohost.invalid": ENOTFOUND',
+      'rxlb.toml:4:1: listener[0].bind: cannot resolve "nobind.invalid": ENOTFOUND',
+    ]);
+    const mini = parseConfigText('[frontend]\nbind_on = "nohost.invalid:1"\n[[frontend.backend]]\nforward_to = "127.0.0.1:80"\n', 'm.toml');
+    await expect(resolveConfig(mini, fakeLookup({}))).rejects.toThrow('m.toml:2:1: frontend.bind_on: cannot resolve "nohost.invalid": ENOTFOUND');
+    const quick = quickConfig({ backends: ['127.0.0.1:1'], listen: 'nohost.invalid:0' });
+    await expect(resolveConfig(quick, fakeLookup({}))).rejects.toThrow('<command line>: --listen: cannot resolve "nohost.invalid": ENOTFOUND');
+  });
+
   it('resolves localhost with the system resolver', async () => {
     const config = await resolveConfig(quickConfig({ backends: ['localhost:8080'] }));
     const backends = config.pools[0]?.backends ?? [];

@@ -503,6 +503,17 @@ describe('protocol- and kind-specific keys', () => {
     ]);
   });
 
+  it('refuses [health] without a port on a pool behind a udp listener, whose backends\' own port is UDP', () => {
+    const udp = MINIMAL.replace('pool = "web"', 'pool = "web"\nname = "dns"\nprotocol = "udp"');
+    expect(problems(`${udp}[pool.web.health]\ninterval = "1s"\n`)).toEqual([
+      'rxlb.toml:9:1: pool.web.health: a pool behind a udp listener ("dns") needs a health port: checks connect over TCP, and on the backends\' own (UDP) port they would fail and take every backend down; set port to a TCP port the backends answer on (a DNS server\'s TCP port, a status page), or remove [health]',
+    ]);
+    expect(parse(`${udp}[pool.web.health]\nport = 53\n`).pools[0]?.health).toMatchObject({ kind: 'tcp', port: 53 });
+    expect(parse(`${udp}[pool.web.health]\nkind = "http"\nport = 8080\n`).pools[0]?.health).toMatchObject({ kind: 'http', port: 8080 });
+    // the same table on a pool behind a tcp listener checks the backends' own port
+    expect(parse(withMinimal('[pool.web.health]\ninterval = "1s"\n')).pools[0]?.health?.port).toBeUndefined();
+  });
+
   it('accepts session settings on a udp listener', () => {
     const config = parse(MINIMAL.replace('pool = "web"', 'pool = "web"\nprotocol = "udp"\nsession_timeout = "10s"\nmax_sessions = 5'));
     expect(config.listeners[0]).toMatchObject({ protocol: 'udp', sessionTimeoutMs: 10_000, maxSessions: 5 });

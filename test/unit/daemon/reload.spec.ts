@@ -45,7 +45,7 @@ describe('createReloader', () => {
     const waiting = reloader.request();
     await new Promise((resolve) => setImmediate(resolve)); // the load is done: it waits for the balancer
     reloader.stop();
-    const stopped = { ok: false, errors: ['rxlb is shutting down: nothing was reloaded'] };
+    const stopped = { ok: false, errors: ['rxlb is shutting down: nothing was reloaded'], shuttingDown: true };
     expect(await waiting).toEqual(stopped);
     expect(await reloader.request()).toEqual(stopped);
   });

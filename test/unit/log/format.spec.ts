@@ -27,6 +27,13 @@ describe('formatText', () => {
       '2026-11-22T04:10:02.113Z INFO  listening protocol=tcp address=127.0.0.1:7070 note="a b" eq="x=y" backend=- empty=""\n',
     );
   });
+
+  it('joins a list with "; " and writes an empty one as none', () => {
+    expect(formatText(t, 'info', 'config reloaded', { source: 'rxlb.toml', changes: [] })).toBe('2026-11-22T04:10:02.113Z INFO  config reloaded source=rxlb.toml changes=none\n');
+    expect(formatText(t, 'info', 'config reloaded', { changes: ['pool added: api', 'pool removed: web'] })).toBe(
+      '2026-11-22T04:10:02.113Z INFO  config reloaded changes="pool added: api; pool removed: web"\n',
+    );
+  });
 });
 
 describe('createLogger', () => {
@@ -39,6 +46,14 @@ describe('createLogger', () => {
     expect(lines.map((l) => JSON.parse(l).msg)).toEqual(['shown', 'also']);
     expect(log.enabled('debug')).toBe(false);
     expect(log.enabled('warn')).toBe(true);
+  });
+
+  it('writes announced records at info whatever its level, so -q still says where rxlb listens', () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'warn', format: 'json', sink: { write: (l) => lines.push(l) }, now: () => t });
+    log.info('hidden');
+    log.announce('listening', { address: '127.0.0.1:41093' });
+    expect(lines).toEqual(['{"time":"2026-11-22T04:10:02.113Z","level":"info","msg":"listening","address":"127.0.0.1:41093"}\n']);
   });
 
   it('makes a disabled level the same no-op function, so the hot path pays nothing', () => {

@@ -63,6 +63,19 @@ describe('diffConfigs', () => {
       { kind: 'pool', change: 'changed', name: 'web', fields: ['health'] },
     ]);
   });
+
+  it('lists a new admin token, which a reload applies, apart from a new admin address, which needs a restart', () => {
+    const admin = (port: number, token?: string): Config['admin'] => ({ listen: { host: '127.0.0.1', port }, token });
+    const before: Config = { ...base, admin: admin(9901, 'old') };
+    const both = diffConfigs(before, { ...base, admin: admin(9902, 'new') });
+    expect(both).toEqual([
+      { kind: 'admin', change: 'changed', fields: ['listen'] },
+      { kind: 'admin', change: 'changed', fields: ['token'] },
+    ]);
+    expect(both.map(describeChange)).toEqual(['admin changed (listen): needs a restart', 'admin changed (token)']);
+    expect(diffConfigs(before, { ...base, admin: admin(9901) }).map(describeChange)).toEqual(['admin changed (token)']);
+    expect(diffConfigs(before, { ...base, admin: undefined }).map(describeChange)).toEqual(['admin changed (listen): needs a restart', 'admin changed (token)']);
+  });
 });
 
 describe('socketOf', () => {

@@ -81,6 +81,7 @@ describe('statusChanges', () => {
     expect(step(start, ejected(B))).toEqual([
       { type: 'backend-state', pool: 'web', backend: B, from: 'up', to: 'down', cause: 'passive', detail: 'ejected for 10s after 3 connect failures in a row' },
     ]);
+    expect(step(start, { type: 'ejected', pool: 'web', backend: B, forMs: 10_000, count: 1, failures: 1 })[0]?.detail).toBe('ejected for 10s after 1 connect failure in a row');
     const out = fold([ejected(B)], start);
     expect(step(out, restored(B))).toEqual([{ type: 'backend-state', pool: 'web', backend: B, from: 'down', to: 'up', cause: 'passive', detail: 'ejection over' }]);
   });
