@@ -55,7 +55,7 @@ export async function run(options: RunOptions): Promise<void> {
   if (openFiles !== undefined) log.info('descriptor limit', { open_files: openFiles, max_connections: connectionCap });
   const balancer = createBalancer(
     { config$: options.config$, stop$: options.stop$, commands$: commands },
-    { io: tcpIo, udp: udpIo, probe$: healthProbe$, now: () => Math.round(performance.now()), policies: options.policies, connectionCap },
+    { io: tcpIo, udp: udpIo, probe$: healthProbe$, now: () => Math.round(performance.now()), policies: options.policies, connectionCap, trail: log.enabled('debug') },
   );
   const drained = new Subject<void>();
   let token = admin?.token;

@@ -101,6 +101,13 @@ export interface BalancerDeps<C, U, L = unknown, S = unknown> {
    * says: what its descriptor limit allows (`connectionCapFor`). Default: no cap.
    */
   readonly connectionCap?: number;
+  /**
+   * Whether events$ carries each connection's trail (`conn-opened`, `conn-attempt`,
+   * `conn-connected`, and `conn-failed` unless rxlb itself ran short) besides its
+   * `conn-closed` record; default true. The state hears them either way. The daemon
+   * asks for them only when its log level shows them.
+   */
+  readonly trail?: boolean;
 }
 
 export interface Balancer {
@@ -224,6 +231,15 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
       connectionCap: deps.connectionCap ?? Infinity,
     };
 
+    const feed = (event: BalancerEvent): void => {
+      if (isStateEvent(event)) feedback.next(event);
+    };
+    // A connection's trail (opened, attempt, failed, connected) is reported only when
+    // asked for; its record at the end always is.
+    const trail = deps.trail ?? true;
+    const reported = (event: BalancerEvent): boolean =>
+      trail || (event.type !== 'conn-opened' && event.type !== 'conn-attempt' && event.type !== 'conn-connected' && (event.type !== 'conn-failed' || event.local !== undefined));
+
     const sockets = createSocketTable<C, L>(deps);
     const udp = deps.udp;
     // A UDP listener runs its own sessions (src/streams/udp/listener.ts), which answer
@@ -275,6 +291,9 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
         if (event.type === 'accepted') return connection$(event.accepted, context);
         return event.type === 'udp-listener' ? udpListen$(event) : of(event);
       }),
+      // The state hears every event where it is made; what goes on is what gets reported.
+      tap(feed),
+      filter(reported),
       // Drained by itself: no connection is left to be cut. (Above the takeUntil, so
       // being cut at the kill does not count as completing.)
       tap({ complete: () => cut.complete() }),
@@ -283,11 +302,8 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
     // Order matters at the kill: running$ subscribed to kill$ first, so its takeUntil
     // tears the connections down (their records go into `cut`) before the takeUntil
     // below closes `cut`.
-    const traffic$ = merge(running$, cut.pipe(takeUntil(kill$))).pipe(
+    const traffic$ = merge(running$, cut.pipe(tap(feed), takeUntil(kill$))).pipe(
       tap({
-        next: (event) => {
-          if (isStateEvent(event)) feedback.next(event);
-        },
         // The state changes are reported for as long as there is traffic to steer.
         complete: () => {
           changes.complete();
