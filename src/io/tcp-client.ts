@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import { Observable } from 'rxjs';
 import type { OnNoBackend } from '../config/types.js';
+import type { ClientAddress } from '../operators/policies/types.js';
 
 const BODY = 'Service Unavailable\n';
 /** The minimal response `on_no_backend = "http-503"` sends. */
@@ -57,4 +58,32 @@ export function tcpClientGone$(socket: net.Socket): Observable<void> {
     socket.on('close', gone);
     return () => socket.off('close', gone);
   });
+}
+
+/**
+ * A client's bytes as they arrive, for the door (a PROXY header, a ClientHello). Reading
+ * puts the socket in flowing mode; teardown takes the listeners off and pauses it, so
+ * what comes next waits in the socket for the copy. Completes at the client's FIN, or at
+ * once if it came already. A reset is not reported here: the connection's watch sees it.
+ */
+export function tcpPreread$(socket: net.Socket): Observable<Buffer> {
+  return new Observable<Buffer>((subscriber) => {
+    if (socket.readableEnded) {
+      subscriber.complete();
+      return undefined;
+    }
+    const onData = (chunk: Buffer): void => subscriber.next(chunk);
+    const onEnd = (): void => subscriber.complete();
+    socket.on('data', onData).on('end', onEnd);
+    return () => {
+      socket.off('data', onData).off('end', onEnd);
+      socket.pause();
+    };
+  });
+}
+
+/** The listener's side of a client's socket. */
+export function tcpLocalAddress(socket: net.Socket): ClientAddress | undefined {
+  const { localAddress, localPort } = socket;
+  return localAddress === undefined || localPort === undefined ? undefined : { address: localAddress, port: localPort };
 }

@@ -30,7 +30,7 @@ const PEER_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
  * `once` throughout (each `once` allocates a wrapper), and the handed-over sockets'
  * placeholder error listener is taken off, not stacked.
  */
-export function tcpSplice$(client: net.Socket, upstream: net.Socket, idleMs: number): Observable<SpliceEnd> {
+export function tcpSplice$(client: net.Socket, upstream: net.Socket, idleMs: number, first?: Uint8Array): Observable<SpliceEnd> {
   return new Observable<SpliceEnd>((subscriber) => {
     const copy = new Copy(subscriber, client, upstream, idleMs);
     copies.set(client, copy);
@@ -47,6 +47,8 @@ export function tcpSplice$(client: net.Socket, upstream: net.Socket, idleMs: num
       return copy;
     }
     if (idleMs > 0) client.setTimeout(idleMs).on('timeout', onIdle);
+    // A PROXY header and the bytes the door read go first, in one write.
+    if (first !== undefined && first.length > 0) upstream.write(first);
     client.pipe(upstream);
     upstream.pipe(client);
     return copy;

@@ -54,14 +54,20 @@ export function logEvent(log: Logger, event: BalancerEvent): void {
         });
         return;
       }
-      log.info('connection closed', {
+      // A scan must not flood the log: clients the access lists turn away show at -v only.
+      if (event.reason === 'denied' && !log.enabled('debug')) return;
+      (event.reason === 'denied' ? log.debug : log.info)('connection closed', {
         listener: event.listener,
         client: event.client,
+        peer: event.peer,
         backend: event.backend ?? null,
         bytes_up: event.bytesUp,
         bytes_down: event.bytesDown,
         duration_ms: event.durationMs,
         reason: event.reason,
+        sni: event.sni,
+        route: event.route,
+        unique_id: event.uniqueId,
       });
       return;
     case 'udp-dropped':

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BackendState, BalancerState, ListenerState, PoolState, Traffic } from '../streams/state/backend-state.js';
+import { type BackendState, type BalancerState, type ListenerState, type PoolState, REJECT_REASONS, type Traffic } from '../streams/state/backend-state.js';
 
 /** The Prometheus text of every metric, with its content type. */
 export interface Scrape {
@@ -72,8 +72,7 @@ export function createMetrics(state: () => BalancerState): Metrics {
   );
   derived(Counter, 'rxlb_connections_rejected_total', 'Connections (or UDP sessions) turned away before reaching a backend.', ['listener', 'reason'], (set, s) =>
     eachListener(s, (l) => {
-      set({ listener: l.config.name, reason: 'no_backend' }, l.rejected.no_backend);
-      set({ listener: l.config.name, reason: 'limit' }, l.rejected.limit);
+      for (const reason of REJECT_REASONS) set({ listener: l.config.name, reason }, l.rejected[reason]);
     }),
   );
   derived(Gauge, 'rxlb_backend_up', 'Whether a backend takes new connections (1) or not (0: down, draining or disabled).', ['pool', 'backend'], (set, s) =>

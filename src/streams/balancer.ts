@@ -29,6 +29,7 @@ import { throttleByKey } from '../operators/throttle-by-key.js';
 import { builtinPolicies } from '../operators/policies/registry.js';
 import type { PolicyFactory } from '../operators/policies/types.js';
 import { connection$ } from './tcp/connection.js';
+import { createDoors } from './door/door.js';
 import { type ConfigChange, socketOf } from './reload/config-diff.js';
 import type { ConfigProposal } from './reload/proposal.js';
 import type {
@@ -226,6 +227,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
       io: deps.io,
       state: () => state.value,
       router: (pool: string) => routes(pool),
+      door: createDoors<C>({ preread$: (client) => deps.io.preread$(client), now: deps.now }),
       cut: (closed: ConnClosed) => cut.next(closed),
       now: deps.now,
       connectionCap: deps.connectionCap ?? Infinity,

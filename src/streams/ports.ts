@@ -35,14 +35,22 @@ export interface ConnectionIo<C, U> {
    */
   connect$(target: Endpoint): Observable<U>;
   /**
-   * Copies bytes both ways with the runtime's own piping (backpressure, half-close);
+   * Copies bytes both ways with the runtime's own piping (backpressure, half-close),
+   * after writing `first` to the upstream (a PROXY header, the bytes read at the door);
    * emits one SpliceEnd when both directions are done, or `idle_timeout` once no byte
    * has moved either way for `idleMs` (0: never), then completes. Teardown destroys
    * both sockets. The idle clock belongs here rather than in a stream of its own:
    * the runtime restarts it on every read and write, which no stream may hear about
    * (bytes never pass through RxJS), and a long connection keeps one subscription.
    */
-  splice$(client: C, upstream: U, idleMs: number): Observable<SpliceEnd>;
+  splice$(client: C, upstream: U, idleMs: number, first?: Uint8Array): Observable<SpliceEnd>;
+  /**
+   * The bytes a client sends, as they arrive, for the door to read a header or a
+   * ClientHello before routing (see `DoorIo.preread$`).
+   */
+  preread$(client: C): Observable<Buffer>;
+  /** The address a client connected to (the listener's side of its socket), for PROXY headers. */
+  localAddress(client: C): ClientAddress | undefined;
   /** Bytes delivered so far; `upstream` undefined means none was connected. */
   transferred(client: C, upstream: U | undefined): Transferred;
   /** Turns a client away for want of a backend: a 503 response or a plain close. */

@@ -76,9 +76,13 @@ export function fakeIo(options: {
   splice?: (client: FakeSocket, upstream: FakeSocket, idleMs: number) => Observable<SpliceEnd>;
   /** When each client goes (a reset) while its connection is set up; default: it never does. */
   gone?: (client: FakeSocket) => Observable<void>;
+  /** What each client sends, as the door reads it; default: nothing, ever. */
+  preread?: (client: FakeSocket) => Observable<Buffer>;
 }) {
   const io = {
     clientGone$: vi.fn(options.gone ?? ((): Observable<void> => NEVER)),
+    preread$: vi.fn(options.preread ?? ((): Observable<Buffer> => NEVER)),
+    localAddress: (): { address: string; port: number } => ({ address: '127.0.0.1', port: 7070 }),
     connect$: (target: Endpoint) => options.connect(`${target.host}:${target.port}`),
     splice$: vi.fn(options.splice ?? idleSplice),
     transferred: (_client: FakeSocket, upstream: FakeSocket | undefined) => (upstream ? { up: 11, down: 22 } : { up: 0, down: 0 }),

@@ -83,7 +83,7 @@ export interface ListenerState {
   readonly address: string | undefined;
   readonly active: number;
   /** Connections turned away before reaching a backend (for UDP: sessions not opened). */
-  readonly rejected: { readonly no_backend: number; readonly limit: number };
+  readonly rejected: Readonly<Record<RejectReason, number>>;
   /** Accepts that failed (out of descriptors, say). */
   readonly acceptErrors: number;
   /** UDP only: datagrams dropped, by reason. */
@@ -116,6 +116,12 @@ function freezeTraffic(protocol: Traffic['protocol']): Traffic {
   return Object.freeze({ protocol, active: 0, total: 0, bytesUp: 0, bytesDown: 0, datagramsUp: 0, datagramsDown: 0 });
 }
 const NO_POLICY_FAILURES: PoolState['policyFailures'] = Object.freeze({});
+
+/** Why a connection (or UDP session) was turned away before reaching a backend: `rxlb_connections_rejected_total`'s reasons. */
+export const REJECT_REASONS = ['no_backend', 'limit', 'denied', 'rate_limit', 'bad_header', 'preread_timeout', 'no_route', 'queue_timeout'] as const;
+export type RejectReason = (typeof REJECT_REASONS)[number];
+const NO_REJECTIONS: Readonly<Record<RejectReason, number>> = Object.freeze(Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])) as Record<RejectReason, number>);
+const isRejection = (reason: string): reason is RejectReason => (REJECT_REASONS as readonly string[]).includes(reason);
 const NO_STATS: BackendStats = Object.freeze({
   traffic: Object.freeze({}),
   connectFailures: Object.freeze({ refused: 0, timeout: 0, error: 0 }),
@@ -162,8 +168,9 @@ export function reduceBackendState(state: BalancerState, event: StateEvent): Bal
       );
     case 'conn-closed': {
       let next = withActive(state, event.listener, -1);
-      if (event.reason === 'no_backend' || event.reason === 'limit') {
-        next = withListener(next, event.listener, (l) => ({ ...l, rejected: { ...l.rejected, [event.reason]: l.rejected[event.reason as 'limit'] + 1 } }));
+      if (isRejection(event.reason)) {
+        const reason = event.reason;
+        next = withListener(next, event.listener, (l) => ({ ...l, rejected: { ...l.rejected, [reason]: l.rejected[reason] + 1 } }));
       }
       if (event.backend === undefined || event.released) return next;
       const after = next;
@@ -271,7 +278,7 @@ function applyConfig(state: BalancerState, config: Config): BalancerState {
       config: listener,
       address: sameSocket ? old.address : undefined,
       active: old?.active ?? 0,
-      rejected: old?.rejected ?? { no_backend: 0, limit: 0 },
+      rejected: old?.rejected ?? NO_REJECTIONS,
       acceptErrors: old?.acceptErrors ?? 0,
       dropped: old?.dropped ?? {},
       removed: false,

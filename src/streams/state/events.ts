@@ -1,5 +1,6 @@
 import type { Config } from '../../config/types.js';
 import type { ConnectFailureReason, PolicyFailureKind } from '../../errors.js';
+import type { DoorRefusal } from '../door/arrival.js';
 import type { ListenEvent } from '../ports.js';
 import type { BackendStatus } from './status.js';
 import type { UdpDropped } from '../udp/events.js';
@@ -13,7 +14,8 @@ export type CloseReason =
   | 'no_backend'
   | 'limit'
   | 'shutdown'
-  | 'error';
+  | 'error'
+  | DoorRefusal;
 
 /** A new config took effect (at start, and on every reload). */
 export interface ConfigApplied {
@@ -81,6 +83,14 @@ export interface ConnClosed {
   readonly bytesDown: number;
   readonly durationMs: number;
   readonly reason: CloseReason;
+  /** The TCP peer, when a PROXY header named another client. */
+  readonly peer?: string | undefined;
+  /** The TLS server name the door read, if any. */
+  readonly sni?: string | undefined;
+  /** The index of the route that matched, if any. */
+  readonly route?: number | undefined;
+  /** A PROXY v2 header's unique id (hex), if any. */
+  readonly uniqueId?: string | undefined;
   /**
    * UDP sessions only (a session counts as a connection of its listener and backend):
    * the datagrams forwarded each way. Its record is `session closed`, not `connection closed`.

@@ -1,14 +1,16 @@
-import { Observable, type Observer, type Subscriber, type Subscription, type Unsubscribable, asyncScheduler } from 'rxjs';
+import { Observable, type Observer, type Subscriber, type Subscription, type Unsubscribable, asyncScheduler, of, take } from 'rxjs';
 import { formatHostPort } from '../../config/endpoint.js';
 import type { ListenerConfig, PoolConfig } from '../../config/types.js';
 import { LimitError, NoBackendError, PolicyFailedError, UpstreamConnectError } from '../../errors.js';
 import type { ClientAddress, RouteRequest } from '../../operators/policies/types.js';
+import { type Arrival, type Door, arrivalOf } from '../door/arrival.js';
 import type { Accepted, ConnectionIo, SpliceEnd } from '../ports.js';
 import { eligible } from '../routing/eligible.js';
 import { type Answer, PENDING, type Router } from '../routing/router.js';
 import type { BackendState, BalancerState } from '../state/backend-state.js';
 import type { CloseReason, ConnClosed, ConnEvent, ConnFailed } from '../state/events.js';
 import { hasRoom } from '../state/limits.js';
+import { preamble } from './preamble.js';
 
 /** What one connection needs from the rest of the graph. */
 export interface ConnectionContext<C, U> {
@@ -25,6 +27,12 @@ export interface ConnectionContext<C, U> {
   readonly now: () => number;
   /** The most connections the process may hold (from its descriptor limit); Infinity for none. */
   readonly connectionCap: number;
+  /**
+   * The door of a listener (access lists, a PROXY header to read, routes, per-client
+   * limits), if it has one: operators a connection passes through before it is routed.
+   * A listener without one pays nothing for it.
+   */
+  readonly door?: (listener: ListenerConfig) => Door<C> | undefined;
 }
 
 const NOTHING_TRIED: ReadonlySet<string> = new Set();
@@ -79,9 +87,15 @@ export function connection$<C, U>(accepted: Accepted<C>, ctx: ConnectionContext<
 class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
   private readonly listener: ListenerConfig;
   private readonly socket: C;
-  private readonly address: ClientAddress;
+  /** The client: the TCP peer, or the source of its PROXY header once the door has read it. */
+  private address: ClientAddress;
   /** The client's `host:port`, as the records name it. */
-  private readonly client: string;
+  private client: string;
+  /** What the door learned (undefined without a door): the TCP peer, the server name, the route, the bytes read. */
+  private arrival: Arrival<C> | undefined;
+  private atDoor: Subscription | undefined;
+  /** Bytes of PROXY header sent to the backend: not the client's, so not in `bytes_up`. */
+  private overhead = 0;
   private readonly started: number;
   private pool: PoolConfig | undefined;
   /** Set-up only: the client watch, the connect or pick deadline, the connect under way, the pick waiting on a policy. */
@@ -119,14 +133,46 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
     // state at once, and this connection must not count against its own limit.
     const state = ctx.state();
     this.pool = state.pools[listener.pool]?.config;
+    const door = ctx.door?.(listener);
     const full = !hasRoom(state, listener.name, ctx.connectionCap);
     this.subscriber.next({ type: 'conn-opened', listener: listener.name, client: this.client });
-    if (this.pool === undefined || full) {
-      this.finish(this.pool === undefined ? 'no_backend' : 'limit');
+    // With a door, routes may still send it to a pool: the listener's own is not needed yet.
+    if ((this.pool === undefined && door === undefined) || full) {
+      this.finish(full ? 'limit' : 'no_backend');
       return;
     }
     this.watch = ctx.io.clientGone$(this.socket).subscribe(() => this.finish('client_closed'));
-    if (!this.closed) this.pick();
+    if (this.closed) return;
+    if (door === undefined) {
+      this.pick();
+      return;
+    }
+    // 2. The door: one arrival in, one out (refused, or with what it learned).
+    const arrival = arrivalOf(this.socket, listener, this.address);
+    this.atDoor = of(arrival)
+      .pipe(door, take(1))
+      .subscribe({
+        next: (passed) => this.passed(passed),
+        error: (err: unknown) => this.fail(err),
+        complete: () => this.finish('error'), // a door that let nothing through: a bug in it
+      });
+  }
+
+  /** Through the door: turned away, or on to its pool as its client. */
+  private passed(arrival: Arrival<C>): void {
+    this.atDoor = undefined;
+    this.arrival = arrival;
+    if (arrival.client !== arrival.peer) {
+      this.address = arrival.client;
+      this.client = formatHostPort(arrival.client.address, arrival.client.port);
+    }
+    if (arrival.refused !== undefined) {
+      this.finish(arrival.refused);
+      return;
+    }
+    this.pool = this.ctx.state().pools[arrival.pool]?.config;
+    if (this.pool === undefined) this.finish('no_backend');
+    else this.pick();
   }
 
   /** 2a. Asks the pool's policy for a backend this client has not tried. */
@@ -209,14 +255,25 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
     this.upstream = socket;
     this.endSetUp();
     this.subscriber.next({ type: 'conn-connected', listener: this.listener.name, pool: pool.name, client: this.client, backend: target.address, attempt });
-    // 3. The copy. From here nothing but the backend's bytes is written to the client.
-    this.copy = this.ctx.io.splice$(this.socket, socket, pool.idleTimeoutMs).subscribe(this);
+    // 3. The copy, after the pool's PROXY header and what the door read. From here nothing
+    // but the backend's bytes is written to the client.
+    const arrival = this.arrival;
+    const first = pool.proxyProtocol === undefined && arrival?.preread === undefined ? undefined : this.preamble(pool, arrival);
+    this.copy = this.ctx.io.splice$(this.socket, socket, pool.idleTimeoutMs, first).subscribe(this);
+  }
+
+  private preamble(pool: PoolConfig, arrival: Arrival<C> | undefined): Buffer | undefined {
+    const destination = arrival?.destination ?? (pool.proxyProtocol === undefined ? undefined : this.ctx.io.localAddress(this.socket));
+    const { first, header } = preamble(pool, this.address, destination, arrival?.preread);
+    this.overhead = header;
+    if (arrival !== undefined && arrival.preread !== undefined) this.arrival = { ...arrival, preread: undefined }; // sent: not held for the connection's life
+    return first;
   }
 
   /** 2c. Set-up failed before any byte was forwarded: answer as `on_no_backend` says. */
   private fail(err: unknown): void {
     if (this.closed) return;
-    this.ctx.io.refuse(this.socket, (this.pool as PoolConfig).onNoBackend);
+    if (this.pool !== undefined) this.ctx.io.refuse(this.socket, this.pool.onNoBackend);
     this.finish(refusalReason(err));
   }
 
@@ -239,6 +296,7 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
     if (this.closed) return undefined;
     this.closed = true;
     this.endSetUp();
+    this.arrival?.leave?.();
     const bytes = this.ctx.io.transferred(this.socket, this.upstream);
     const record: ConnClosed = {
       type: 'conn-closed',
@@ -246,13 +304,14 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
       pool: this.listener.pool,
       client: this.client,
       backend: this.backend,
-      bytesUp: bytes.up,
+      bytesUp: bytes.up - this.overhead,
       bytesDown: bytes.down,
       durationMs: this.ctx.now() - this.started,
       reason,
     };
     // After a failed attempt the record still names the backend last tried, whose slot is already given back.
-    const closed: ConnClosed = this.holding || this.backend === undefined ? record : { ...record, released: true };
+    let closed: ConnClosed = this.holding || this.backend === undefined ? record : { ...record, released: true };
+    if (this.arrival !== undefined) closed = withDoorFacts(closed, this.arrival);
     if (!emit) return closed;
     this.subscriber.next(closed);
     this.subscriber.complete();
@@ -266,6 +325,8 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
     this.clearDeadline();
     this.connecting?.unsubscribe();
     this.connecting = undefined;
+    this.atDoor?.unsubscribe();
+    this.atDoor = undefined;
     if (this.waiting !== undefined) {
       this.waiting.router.forget(this.waiting.request);
       this.waiting = undefined;
@@ -284,6 +345,13 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
     if (cut) this.ctx.cut(cut);
     this.ctx.io.release(this.socket);
   }
+}
+
+/** A record with what the door learned: the TCP peer when it is not the client, the server name, the route. */
+function withDoorFacts<C>(record: ConnClosed, arrival: Arrival<C>): ConnClosed {
+  const peer = arrival.client === arrival.peer ? undefined : formatHostPort(arrival.peer.address, arrival.peer.port);
+  if (peer === undefined && arrival.sni === undefined && arrival.route === undefined && arrival.uniqueId === undefined) return record;
+  return { ...record, peer, sni: arrival.sni, route: arrival.route, uniqueId: arrival.uniqueId };
 }
 
 function refusalReason(err: unknown): CloseReason {

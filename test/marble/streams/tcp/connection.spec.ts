@@ -162,7 +162,7 @@ describe('connection$', () => {
       const { collected$, closed } = run(rx, cfg, io);
       expectObservable(collected$).toBe('(oac) 59995ms (x|)', letters);
       rx.flush();
-      expect(io.splice$).toHaveBeenCalledExactlyOnceWith(client, up, 60_000);
+      expect(io.splice$).toHaveBeenCalledExactlyOnceWith(client, up, 60_000, undefined);
       expect(closed[0]).toMatchObject({ reason: 'idle_timeout', durationMs: 60_000 });
       expect(io.release).toHaveBeenCalledTimes(1);
     });

@@ -109,7 +109,7 @@ describe('reduceBackendState', () => {
       connectFailures: { refused: 0, timeout: 1, error: 0 },
       checks: { pass: 1, fail: 1 },
     });
-    expect(s.listeners.front).toMatchObject({ active: 0, rejected: { no_backend: 1, limit: 0 }, acceptErrors: 1 });
+    expect(s.listeners.front).toMatchObject({ active: 0, rejected: { no_backend: 1, limit: 0, denied: 0 }, acceptErrors: 1 });
   });
 
   it('keeps what an operator set across a reload, and counts reloads', () => {
