@@ -7,10 +7,13 @@ import { ignoreErrors } from './ignore.js';
 const PEER_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
 /**
- * The bidirectional copy. Bytes move through Node's own `pipe` both ways, so each
- * direction has backpressure and no chunk ever passes through RxJS. With
- * `allowHalfOpen` on both sockets, a side that ends its writes has the end carried to
- * the other while the reverse direction keeps flowing.
+ * The bidirectional copy. Bytes move through Node's own streams both ways, never
+ * through RxJS: each socket's 'data' is written to the other, a write that the other
+ * cannot take at once pauses the reader until the other's 'drain' (backpressure), and a
+ * side's end of stream ends the other's writes (with `allowHalfOpen` on both sockets,
+ * the reverse direction keeps flowing). What `pipe` does, with five listeners per
+ * socket shared by every connection instead of the dozen closures `pipe` makes per
+ * direction.
  *
  * Idleness is Node's socket timer on the client: Node restarts it natively on every
  * read and every write of that socket, and every byte either way is read from or
@@ -36,7 +39,7 @@ export function tcpSplice$(client: net.Socket, upstream: net.Socket, idleMs: num
     copies.set(client, copy);
     copies.set(upstream, copy);
     client.off('error', ignoreErrors).on('error', onError).on('close', onClose);
-    upstream.off('error', ignoreErrors).on('error', onError).on('end', onUpstreamEnd).on('close', onClose);
+    upstream.off('error', ignoreErrors).on('error', onError).on('close', onClose);
     // A side that went before the copy began (its 'close' may be behind us) ends it as a reset would.
     if (client.destroyed || upstream.destroyed) {
       copy.reason = client.destroyed ? 'client_closed' : 'backend_closed';
@@ -49,10 +52,22 @@ export function tcpSplice$(client: net.Socket, upstream: net.Socket, idleMs: num
     if (idleMs > 0) client.setTimeout(idleMs).on('timeout', onIdle);
     // A PROXY header and the bytes the door read go first, in one write.
     if (first !== undefined && first.length > 0) upstream.write(first);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    flow(client, upstream);
+    flow(upstream, client);
     return copy;
   });
+}
+
+/** Starts copying `from` into `to`. */
+function flow(from: net.Socket, to: net.Socket): void {
+  to.on('drain', onDrain);
+  // Its end already came and went (a client that sent all it had while set up): pass it on.
+  if (from.readableEnded) {
+    onEnd.call(from);
+    return;
+  }
+  from.on('data', onData).on('end', onEnd);
+  from.resume(); // the door may have paused it; 'data' alone does not undo an explicit pause
 }
 
 /**
@@ -85,8 +100,8 @@ class Copy implements Unsubscribable {
     const { client, upstream } = this;
     copies.delete(client);
     copies.delete(upstream);
-    client.off('close', onClose);
-    upstream.off('close', onClose).off('end', onUpstreamEnd);
+    client.off('close', onClose).off('data', onData).off('end', onEnd).off('drain', onDrain);
+    upstream.off('close', onClose).off('data', onData).off('end', onEnd).off('drain', onDrain);
     if (this.idleMs > 0) client.setTimeout(0).off('timeout', onIdle);
     // A destroyed socket can still report an error: keep one listener on each.
     if (!client.destroyed || !upstream.destroyed) {
@@ -114,12 +129,25 @@ function onError(this: net.Socket, err: NodeJS.ErrnoException): void {
   if (!copy.upstream.destroyed) copy.upstream.resetAndDestroy();
 }
 
-// Who sent the first FIN: when the backend's arrives, `pipe` has already passed the
-// client's on (ending our writes to the backend) if the client's came first. One
-// listener on one socket says it, where one per socket would cost each an array.
-function onUpstreamEnd(this: net.Socket): void {
+/** A chunk from one side goes to the other; one the other cannot take at once pauses this side. */
+function onData(this: net.Socket, chunk: Buffer): void {
   const copy = copies.get(this);
-  if (copy !== undefined) copy.reason ??= this.writableEnded ? 'client_closed' : 'backend_closed';
+  if (copy === undefined) return;
+  if (!(this === copy.client ? copy.upstream : copy.client).write(chunk)) this.pause();
+}
+
+/** The other side took what waited: this side's reader goes on. */
+function onDrain(this: net.Socket): void {
+  const copy = copies.get(this);
+  if (copy !== undefined) (this === copy.client ? copy.upstream : copy.client).resume();
+}
+
+/** A side's FIN: the first one names who finished first; it ends the other side's writes. */
+function onEnd(this: net.Socket): void {
+  const copy = copies.get(this);
+  if (copy === undefined) return;
+  copy.reason ??= this === copy.client ? 'client_closed' : 'backend_closed';
+  (this === copy.client ? copy.upstream : copy.client).end();
 }
 
 function onIdle(this: net.Socket): void {
