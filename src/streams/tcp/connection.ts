@@ -125,8 +125,13 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
       this.finish(this.pool === undefined ? 'no_backend' : 'limit');
       return;
     }
-    this.watch = ctx.io.clientGone$(this.socket).subscribe(() => this.finish('client_closed'));
-    if (!this.closed) this.pick();
+    const watch = ctx.io.clientGone$(this.socket).subscribe(() => this.finish('client_closed'));
+    // A client already gone when watched ended the connection before `subscribe` returned the watch to end.
+    if (this.closed) watch.unsubscribe();
+    else {
+      this.watch = watch;
+      this.pick();
+    }
   }
 
   /** 2a. Asks the pool's policy for a backend this client has not tried. */

@@ -1,4 +1,4 @@
-import { NEVER, delay, map, of } from 'rxjs';
+import { NEVER, concat, delay, map, of } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../../src/config/types.js';
@@ -361,6 +361,22 @@ describe('connection$ while it is set up', () => {
       rx.flush();
       expect(closed[0]).toMatchObject({ reason: 'error', backend: '10.0.0.1:80' });
       expect(io.refuse).not.toHaveBeenCalled();
+    });
+  });
+  it('stops watching a client already gone when watched, even if its watch never completes', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      // the port promises one emission, not a completion
+      const rest = cold<void>('-');
+      const connect = cold<FakeSocket>('(u|)', { u: upstream('10.0.0.1:80') });
+      const io = fakeIo({ connect: () => connect, gone: () => concat(of(undefined), rest) });
+      const { collected$, closed } = run(rx, three, io);
+      expectObservable(collected$).toBe('(ox|)', letters);
+      expectSubscriptions(rest.subscriptions).toBe('(^!)');
+      expectSubscriptions(connect.subscriptions).toBe([]);
+      rx.flush();
+      expect(closed[0]).toMatchObject({ reason: 'client_closed', backend: undefined });
+      expect(io.release).toHaveBeenCalledTimes(1);
     });
   });
 });
