@@ -56,7 +56,9 @@ const NOTHING_TRIED: ReadonlySet<string> = new Set();
  *    `client_closed`, abandoning the pick or connect under way and every slot it took.
  *    a. Pick: the eligible backends it has not tried, and the pool's policy, asked and
  *       answered on the same tick. A policy that answers late is waited on for at most
- *       `connect_timeout`, then the connection fails (the policy is reported).
+ *       `connect_timeout`, then the connection fails (the policy is reported). A late
+ *       answer naming a backend that has filled up or left service while the policy
+ *       thought is not taken: the policy is asked again, from the backends as they are.
  *    b. Connect within `connect_timeout` (a timer on the async scheduler, so virtual in
  *       tests). A failure moves on to another backend (back to a), at most `retries`
  *       times: nothing has been forwarded yet, so nothing is lost. A failure of rxlb's
@@ -141,21 +143,32 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
       this.finish(full ? 'limit' : 'no_backend');
       return;
     }
-    this.watch = ctx.io.clientGone$(this.socket).subscribe(() => this.finish('client_closed'));
-    if (this.closed) return;
+    const watch = ctx.io.clientGone$(this.socket).subscribe(() => this.finish('client_closed'));
+    // A client already gone when watched ended the connection before `subscribe` returned the watch to end.
+    if (this.closed) {
+      watch.unsubscribe();
+      return;
+    }
+    this.watch = watch;
     if (door === undefined) {
       this.pick();
       return;
     }
     // 2. The door: one arrival in, one out (refused, or with what it learned).
     const arrival = arrivalOf(this.socket, listener, this.address);
-    this.atDoor = of(arrival)
+    let through = false;
+    const atDoor = of(arrival)
       .pipe(door, take(1))
       .subscribe({
-        next: (passed) => this.passed(passed),
+        next: (passed) => {
+          through = true;
+          this.passed(passed);
+        },
         error: (err: unknown) => this.fail(err),
         complete: () => this.finish('error'), // a door that let nothing through: a bug in it
       });
+    // A door that answered at once is done with already.
+    if (!through && !this.closed) this.atDoor = atDoor;
   }
 
   /** Through the door: turned away, or on to its pool as its client. */
@@ -206,13 +219,23 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
   }
 
   private answered(answer: Answer): void {
-    if (this.waiting !== undefined) {
+    const late = this.waiting !== undefined;
+    if (late) {
       this.waiting = undefined;
       this.clearDeadline();
     }
     if (answer instanceof PolicyFailedError) this.fail(answer);
     else if (answer === undefined) this.fail(new NoBackendError((this.pool as PoolConfig).name));
+    // A late answer chose among the backends as they were when asked: one that has filled up or left service since is asked for again.
+    else if (late && !this.mayTake(answer.address)) this.pick();
     else this.connect(answer as BackendState); // the router checked it is one of the candidates
+  }
+
+  /** Whether a backend may take this connection now: it is still among the eligible ones. */
+  private mayTake(address: string): boolean {
+    const current = this.ctx.state().pools[(this.pool as PoolConfig).name];
+    const choice = current === undefined ? undefined : eligible(current.backends, this.tried ?? NOTHING_TRIED);
+    return choice?.ok === true && choice.candidates.some((b) => b.address === address);
   }
 
   /** 2b. One attempt, within `connect_timeout`. */

@@ -1,4 +1,4 @@
-import { NEVER, delay, map, of } from 'rxjs';
+import { NEVER, concat, delay, map, mergeMap, of, tap, timer } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../../src/config/types.js';
@@ -361,6 +361,44 @@ describe('connection$ while it is set up', () => {
       rx.flush();
       expect(closed[0]).toMatchObject({ reason: 'error', backend: '10.0.0.1:80' });
       expect(io.refuse).not.toHaveBeenCalled();
+    });
+  });
+  it('stops watching a client already gone when watched, even if its watch never completes', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable, expectSubscriptions }) => {
+      // the port promises one emission, not a completion
+      const rest = cold<void>('-');
+      const connect = cold<FakeSocket>('(u|)', { u: upstream('10.0.0.1:80') });
+      const io = fakeIo({ connect: () => connect, gone: () => concat(of(undefined), rest) });
+      const { collected$, closed } = run(rx, three, io);
+      expectObservable(collected$).toBe('(ox|)', letters);
+      expectSubscriptions(rest.subscriptions).toBe('(^!)');
+      expectSubscriptions(connect.subscriptions).toBe([]);
+      rx.flush();
+      expect(closed[0]).toMatchObject({ reason: 'client_closed', backend: undefined });
+      expect(io.release).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  it('asks the policy again when its late answer names a backend that filled up meanwhile', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable }) => {
+      const cfg = config([pool([backend('10.0.0.1:80', { maxConnections: 1 }), backend('10.0.0.2:80')])]);
+      const io = fakeIo({ connect: (a) => cold('1ms (u|)', { u: upstream(a) }) });
+      const failures: PolicyFailure[] = [];
+      let state = reduceBackendState(initialState, { type: 'config', config: cfg });
+      // both connections share the state, as the balancer's fold gives it, and one router
+      const ctx = { ...context(rx, cfg, io, [], Infinity, late(5), failures), state: () => state };
+      const fold = tap((e: ConnEvent) => (state = reduceBackendState(state, e)));
+      const byBackend = map((e: ConnEvent) => (e.type === 'conn-attempt' ? (e.backend === '10.0.0.1:80' ? 'a' : 'b') : letter(e)));
+      const first$ = connection$(accepted(cfg), ctx).pipe(fold, byBackend);
+      const second$ = timer(2).pipe(mergeMap(() => connection$({ ...accepted(cfg), client: { address: '10.9.9.8', port: 5556 } }, ctx).pipe(fold, byBackend)));
+      // both were offered the first backend; the first took its only slot at 5, so the
+      // answer to the second at 7 is stale: it is asked again and gets the other one
+      expectObservable(first$, '^ 19ms !').toBe('o 4ms a c', { ...letters, b: 'b' });
+      expectObservable(second$, '^ 19ms !').toBe('2ms o 9ms b c', { ...letters, b: 'b' });
+      rx.flush();
+      expect(failures).toEqual([]);
     });
   });
 });
