@@ -3,6 +3,7 @@ import { adminHandlers } from '../admin/handlers.js';
 import type { ReloadResult } from '../admin/types.js';
 import type { Endpoint } from '../config/types.js';
 import { adminServer$ } from '../io/admin-http.js';
+import { tuneHeap } from './heap.js';
 import { connectionCapFor, openFileLimit } from '../io/descriptor-limit.js';
 import { healthProbe$ } from '../io/health-probe.js';
 import { tcpIo } from '../io/tcp.js';
@@ -47,6 +48,7 @@ export interface RunOptions {
  * cannot bind (nothing is left listening then).
  */
 export async function run(options: RunOptions): Promise<void> {
+  tuneHeap();
   const { log, onEvent, admin } = options;
   const commands = new Subject<AdminAction>();
   // As many connections as the descriptor limit has room for, whatever the config says.
