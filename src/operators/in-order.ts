@@ -23,20 +23,23 @@ export function inOrder<T>(): MonoTypeOperatorFunction<T> {
       const queue: T[] = [];
       let delivering = false;
       let end: (() => void) | undefined; // the error or completion, once it arrives
-      const drain = (): void => {
+      // Delivers `value`, then whatever arrived meanwhile. The queue is only touched when
+      // something did arrive meanwhile: most values pass straight through.
+      const deliver = (value: T): void => {
         delivering = true;
         try {
+          subscriber.next(value);
           for (let i = 0; i < queue.length; i++) subscriber.next(queue[i] as T);
         } finally {
-          queue.length = 0;
+          if (queue.length > 0) queue.length = 0;
           delivering = false;
         }
         end?.();
       };
       return source.subscribe({
         next: (value) => {
-          queue.push(value);
-          if (!delivering) drain();
+          if (delivering) queue.push(value);
+          else deliver(value);
         },
         error: (err: unknown) => {
           end = () => subscriber.error(err);
