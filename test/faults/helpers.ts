@@ -452,13 +452,23 @@ export async function totalsByCounters(admin: Admin): Promise<Totals> {
   };
 }
 
-/** The same, as the `connection closed` records add up. */
+/**
+ * The same, as the `connection closed` records of the connections that reached a backend
+ * add up. A record of one that never connected still names the backend it tried (after
+ * `connect_failed`, or a client that went during the connect), and its counters count
+ * nothing: with -v the `backend connected` records say which connected; without, a
+ * record that names a backend and is not `connect_failed` is taken to have.
+ */
 export function totalsByRecords(records: readonly LogRecord[]): Totals {
-  const closed = records.filter((r) => r.msg === 'connection closed');
+  const trailLogged = records.some((r) => r.msg === 'connection opened');
+  const connected = new Set(records.filter((r) => r.msg === 'backend connected').map((r) => r.client));
+  const reached = records.filter(
+    (r) => r.msg === 'connection closed' && (trailLogged ? connected.has(r.client) : r.backend !== null && r.backend !== undefined && r.reason !== 'connect_failed'),
+  );
   return {
-    connections: closed.filter((r) => r.backend !== null && r.backend !== undefined).length,
-    upstream: closed.reduce((n, r) => n + Number(r.bytes_up), 0),
-    downstream: closed.reduce((n, r) => n + Number(r.bytes_down), 0),
+    connections: reached.length,
+    upstream: reached.reduce((n, r) => n + Number(r.bytes_up), 0),
+    downstream: reached.reduce((n, r) => n + Number(r.bytes_down), 0),
   };
 }
 
