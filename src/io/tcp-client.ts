@@ -39,11 +39,20 @@ export function tcpRelease(socket: net.Socket): void {
   if (!socket.destroyed && !socket.writableEnded) socket.destroy();
 }
 
+/** Written to a client during set-up to learn whether its end of stream was a reset: nothing. */
+const NOTHING = Buffer.alloc(0);
+
 /**
  * Emits once if the client goes while its connection is set up: its socket closes,
  * which during set-up only a reset or an error does (rxlb neither ends nor destroys it
  * then, and with `allowHalfOpen` a client's FIN leaves it open). A socket already gone
  * when watched (it went while it waited to be taken up) emits at once.
+ *
+ * A reset that arrives together with data is read by Node 20's libuv as the data and an
+ * end of stream, as a FIN would be (libuv issue 2319), and the socket stays open. The
+ * kernel still holds the reset, so at each 'readable' (new data, or the end of stream;
+ * nothing is read, the bytes wait for the copy) the watch writes nothing to the socket:
+ * after a reset that write fails and the socket closes; after a FIN it does nothing.
  */
 export function tcpClientGone$(socket: net.Socket): Observable<void> {
   return new Observable<void>((subscriber) => {
@@ -55,8 +64,14 @@ export function tcpClientGone$(socket: net.Socket): Observable<void> {
       gone();
       return undefined;
     }
-    socket.on('close', gone);
-    return () => socket.off('close', gone);
+    const probe = (): void => {
+      if (!socket.destroyed && !socket.writableEnded) socket.write(NOTHING);
+    };
+    socket.on('close', gone).on('readable', probe);
+    // A 'readable' listener pauses the stream. Node takes note of its removal on the next
+    // tick, and then a pipe or resume() made after the removal flows; one made before it
+    // would not: the watch ends before the copy or a refusal reads the client.
+    return () => socket.off('close', gone).off('readable', probe);
   });
 }
 

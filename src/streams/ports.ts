@@ -25,7 +25,8 @@ export interface ConnectionIo<C, U> {
    * goes (a reset, an error on its socket, or a socket already closed when watched),
    * never on a half-close (a FIN): a client that has finished sending may still await
    * its answer, and what it sent, its end included, waits in the socket for the copy.
-   * Teardown stops watching.
+   * Teardown stops watching; tear the watch down before anything reads the client (the
+   * copy, a refusal), or the socket may not flow.
    */
   clientGone$(client: C): Observable<void>;
   /**

@@ -1,9 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { createInterface } from 'node:readline';
 import { afterEach } from 'vitest';
 import { type LogRecord, type Rxlb, listeningPort, startRxlb, writeTemp } from '../integration/harness.js';
 
@@ -205,6 +206,7 @@ export interface PoolOptions {
   readonly connectTimeout?: string;
   readonly idleTimeout?: string;
   readonly retries?: number;
+  readonly onNoBackend?: 'close' | 'http-503';
   /** Adds `[pool.web.passive]` with this `consecutive_failures`. */
   readonly passiveFailures?: number;
 }
@@ -216,6 +218,7 @@ export function poolConfig(options: PoolOptions): string {
   if (options.connectTimeout !== undefined) lines.push(`connect_timeout = "${options.connectTimeout}"`);
   if (options.idleTimeout !== undefined) lines.push(`idle_timeout = "${options.idleTimeout}"`);
   if (options.retries !== undefined) lines.push(`retries = ${options.retries}`);
+  if (options.onNoBackend !== undefined) lines.push(`on_no_backend = "${options.onNoBackend}"`);
   if (options.passiveFailures !== undefined) lines.push('[pool.web.passive]', `consecutive_failures = ${options.passiveFailures}`);
   for (const address of options.backends) lines.push('[[pool.web.backend]]', `address = "${address}"`);
   return writeTemp(`${lines.join('\n')}\n`);
@@ -237,7 +240,7 @@ const started: { child: ChildProcess; extra: net.Socket[] }[] = [];
  * Child-process backends for one spec file: each is killed (and its fillers closed)
  * after each test.
  */
-export function childBackends(): { echo(): Promise<ChildBackend>; blackhole(): Promise<ChildBackend> } {
+export function childBackends(): { echo(): Promise<ChildBackend>; blackhole(): Promise<ChildBackend>; held(options: HeldOptions): Promise<HeldBackend> } {
   afterEach(async () => {
     await Promise.all(
       started.splice(0).map(async ({ child, extra }) => {
@@ -249,7 +252,7 @@ export function childBackends(): { echo(): Promise<ChildBackend>; blackhole(): P
       }),
     );
   });
-  return { echo: echoChild, blackhole: blackholeChild };
+  return { echo: echoChild, blackhole: blackholeChild, held: heldChild };
 }
 
 // Exits when the test process goes away (its stdin closes), so none is ever left behind.
@@ -326,6 +329,132 @@ async function blackholeChild(): Promise<ChildBackend> {
   return { child: entry.child, port, address: `127.0.0.1:${port}` };
 }
 
+export interface HeldOptions {
+  /** Its listen backlog: its queue holds one more, and must hold every connect that is to wait for the release. */
+  readonly backlog: number;
+  /** What it answers after each request, as `answerAtEnd` does. */
+  readonly body: Buffer;
+}
+
+/** A backend that accepts nothing until released, then answers as `answerAtEnd` does. */
+export interface HeldBackend extends ChildBackend {
+  /** The local ports of the connections that fill its accept queue (this process holds them). */
+  readonly fillers: readonly number[];
+  /** The remote ports of the connections it has accepted, in the order it accepted them. */
+  readonly accepted: readonly number[];
+  /** Lets it accept: resolves once its event loop runs again. */
+  release(): Promise<void>;
+  /** Resolves once it has accepted the connection from `port`. */
+  acceptedFrom(port: number, timeoutMs?: number): Promise<void>;
+}
+
+// Listens, says its port, then blocks its event loop in a read of its stdin until the
+// test writes a byte there (or goes away), so until then it accepts nothing and its
+// queue fills. Then it accepts everything queued and serves each connection as
+// answerAtEnd does, saying the remote port of each one it accepts.
+const HELD_CHILD = `
+const net = require('node:net');
+const fs = require('node:fs');
+const { createHash } = require('node:crypto');
+const body = fs.readFileSync(process.argv[1]);
+const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+  fs.writeSync(1, 'accepted ' + socket.remotePort + '\\n');
+  socket.on('error', () => {});
+  const hash = createHash('sha256');
+  socket.on('data', (chunk) => hash.update(chunk));
+  socket.on('end', () => socket.end(Buffer.concat([Buffer.from(hash.digest('hex') + '\\n'), body])));
+});
+server.listen({ host: '127.0.0.1', port: 0, backlog: Number(process.argv[2]) }, () => {
+  fs.writeSync(1, 'port ' + server.address().port + '\\n');
+  const one = Buffer.alloc(1);
+  for (;;) {
+    try {
+      fs.readSync(0, one, 0, 1, null);
+      break;
+    } catch (err) {
+      if (err.code !== 'EAGAIN') break;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+  fs.writeSync(1, 'released\\n');
+  process.stdin.on('end', () => process.exit(0)).resume();
+});
+`;
+
+/**
+ * A backend whose connects hang until the test says otherwise: its accept queue is
+ * filled as the blackhole's is, then `release()` lets it accept, and the connects whose
+ * SYNs were dropped complete at their next retransmission (Linux sends a dropped SYN
+ * again after 1 s, then 2 s later, and so on). Closing the fillers would not do: Linux
+ * keeps a closed connection in the accept queue until it is accepted.
+ */
+async function heldChild(options: HeldOptions): Promise<HeldBackend> {
+  const bodyFile = writeTemp('', `held-${(held += 1)}.bin`);
+  writeFileSync(bodyFile, options.body);
+  const child = spawn(process.execPath, ['-e', HELD_CHILD, bodyFile, String(options.backlog)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const entry = { child, extra: [] as net.Socket[] };
+  started.push(entry);
+  const accepted: number[] = [];
+  const waiters = new Map<string, () => void>();
+  const heard = (line: string): void => {
+    const [what, value] = line.split(' ');
+    if (what === 'accepted') accepted.push(Number(value));
+    waiters.get(line)?.();
+    waiters.delete(line);
+  };
+  const lines = createInterface({ input: child.stdout! });
+  lines.on('line', heard);
+  const hear = (line: string, timeoutMs: number, what: string): Promise<void> =>
+    within(new Promise<void>((resolve) => waiters.set(line, resolve)), timeoutMs, what);
+  const [first] = (await within(once(lines, 'line'), 10_000, 'the held backend says its port')) as [string];
+  const port = Number(first.split(' ')[1]);
+  // Every filler at once: the queue takes up to backlog + 1, all completed handshakes.
+  const fillers = await Promise.all(
+    Array.from({ length: options.backlog + 1 }, async () => {
+      const filler = net.connect({ host: '127.0.0.1', port });
+      filler.on('error', () => undefined);
+      entry.extra.push(filler);
+      await within(once(filler, 'connect'), 2_000, 'a filler connects to the held backend');
+      return filler.localPort!;
+    }),
+  );
+  const deadline = Date.now() + 2_000;
+  while (acceptQueue(port) <= options.backlog && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  if (acceptQueue(port) <= options.backlog) throw new Error(`the accept queue of 127.0.0.1:${port} never filled: ${acceptQueue(port)} queued`);
+  return {
+    child,
+    port,
+    address: `127.0.0.1:${port}`,
+    fillers,
+    accepted,
+    release: () => {
+      const released = hear('released', 5_000, 'the held backend is released');
+      child.stdin!.write('x');
+      return released;
+    },
+    acceptedFrom: (from, timeoutMs = 10_000) => (accepted.includes(from) ? Promise.resolve() : hear(`accepted ${from}`, timeoutMs, `the held backend accepts the connection from port ${from}`)),
+  };
+}
+let held = 0;
+
+/**
+ * Serves each connection by reading to the client's FIN, then answering `answerTo` its
+ * request and closing: a client that half-closes gets its whole answer, and the answer
+ * says whether every byte of the request arrived.
+ */
+export function answerAtEnd(body: Buffer): (socket: net.Socket) => void {
+  return (socket) => {
+    const hash = createHash('sha256');
+    socket.on('data', (chunk: Buffer) => hash.update(chunk));
+    socket.on('end', () => socket.end(Buffer.concat([Buffer.from(`${hash.digest('hex')}\n`), body])));
+  };
+}
+
+/** What `answerAtEnd` (and a released held backend) answers to `request`. */
+export function answerTo(request: Buffer, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`${createHash('sha256').update(request).digest('hex')}\n`), body]);
+}
+
 const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING'];
 
 /**
@@ -377,18 +506,21 @@ export interface Admin {
   readonly address: string;
   status(): Promise<AdminStatus>;
   metrics(): Promise<string>;
+  /** A POST (a backend action), answered 200 with this body. */
+  post(path: string): Promise<string>;
 }
 
-/** One GET on a fresh connection that the server closes after answering, so no socket is left behind. */
-function get(address: string, path: string): Promise<string> {
+/** One request on a fresh connection that the server closes after answering, so no socket is left behind. */
+function request(address: string, method: 'GET' | 'POST', path: string): Promise<string> {
   const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
   return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path, agent: false, headers: { connection: 'close' } }, (res) => {
+    const req = http.request({ host, port, method, path, agent: false, headers: { connection: 'close' } }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (t: string) => (body += t));
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET ${path}: ${res.statusCode ?? '?'} ${body}`))));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${method} ${path}: ${res.statusCode ?? '?'} ${body}`))));
     });
     req.on('error', reject);
+    req.end();
   });
 }
 
@@ -398,8 +530,9 @@ export async function adminOf(rxlb: Rxlb): Promise<Admin> {
   const at = String(address);
   return {
     address: at,
-    status: async () => JSON.parse(await get(at, '/status')) as AdminStatus,
-    metrics: () => get(at, '/metrics'),
+    status: async () => JSON.parse(await request(at, 'GET', '/status')) as AdminStatus,
+    metrics: () => request(at, 'GET', '/metrics'),
+    post: (path) => request(at, 'POST', path),
   };
 }
 
@@ -452,13 +585,23 @@ export async function totalsByCounters(admin: Admin): Promise<Totals> {
   };
 }
 
-/** The same, as the `connection closed` records add up. */
+/**
+ * The same, as the `connection closed` records of the connections that reached a backend
+ * add up. A record of one that never connected still names the backend it tried (after
+ * `connect_failed`, or a client that went during the connect), and its counters count
+ * nothing: with -v the `backend connected` records say which connected; without, a
+ * record that names a backend and is not `connect_failed` is taken to have.
+ */
 export function totalsByRecords(records: readonly LogRecord[]): Totals {
-  const closed = records.filter((r) => r.msg === 'connection closed');
+  const trailLogged = records.some((r) => r.msg === 'connection opened');
+  const connected = new Set(records.filter((r) => r.msg === 'backend connected').map((r) => r.client));
+  const reached = records.filter(
+    (r) => r.msg === 'connection closed' && (trailLogged ? connected.has(r.client) : r.backend !== null && r.backend !== undefined && r.reason !== 'connect_failed'),
+  );
   return {
-    connections: closed.filter((r) => r.backend !== null && r.backend !== undefined).length,
-    upstream: closed.reduce((n, r) => n + Number(r.bytes_up), 0),
-    downstream: closed.reduce((n, r) => n + Number(r.bytes_down), 0),
+    connections: reached.length,
+    upstream: reached.reduce((n, r) => n + Number(r.bytes_up), 0),
+    downstream: reached.reduce((n, r) => n + Number(r.bytes_down), 0),
   };
 }
 

@@ -296,6 +296,7 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
   /** 2c. Set-up failed before any byte was forwarded: answer as `on_no_backend` says. */
   private fail(err: unknown): void {
     if (this.closed) return;
+    this.endSetUp(); // the watch lets go of the client before the refusal reads it
     if (this.pool !== undefined) this.ctx.io.refuse(this.socket, this.pool.onNoBackend);
     this.finish(refusalReason(err));
   }

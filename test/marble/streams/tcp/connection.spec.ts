@@ -1,4 +1,4 @@
-import { NEVER, concat, delay, map, mergeMap, of, tap, timer } from 'rxjs';
+import { NEVER, Observable, concat, delay, map, mergeMap, of, tap, timer } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../../src/config/types.js';
@@ -310,6 +310,23 @@ describe('connection$ while it is set up', () => {
       expectObservable(collected$).toBe('(oa) 1ms c 29ms (x|)', letters);
       expectSubscriptions(gone.subscriptions).toBe('^ 4ms !');
       expectSubscriptions(splice.subscriptions).toBe('5ms ^ 29ms !');
+    });
+  });
+
+  it('stops watching the client before on_no_backend answers it, since the answer reads the client', () => {
+    const rx = testScheduler();
+    rx.run(({ cold, expectObservable }) => {
+      const order: string[] = [];
+      const gone = new Observable<void>(() => () => order.push('unwatched'));
+      const io = fakeIo({ connect: (a) => cold<FakeSocket>('10ms #', undefined, new UpstreamConnectError(a, 'refused')), gone: () => gone });
+      io.refuse.mockImplementation(() => {
+        order.push('refused');
+      });
+      const cfg = config([pool([backend('10.0.0.1:80')], { retries: 0, onNoBackend: 'http-503' })]);
+      const { collected$ } = run(rx, cfg, io);
+      expectObservable(collected$).toBe('(oa) 6ms (fx|)', letters);
+      rx.flush();
+      expect(order).toEqual(['unwatched', 'refused']);
     });
   });
 
