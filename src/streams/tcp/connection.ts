@@ -154,7 +154,9 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
       .subscribe({
         next: (passed) => this.passed(passed),
         error: (err: unknown) => this.fail(err),
-        complete: () => this.finish('error'), // a door that let nothing through: a bug in it
+        complete: () => {
+          if (this.arrival === undefined) this.finish('error'); // a door that let nothing through: a bug in it
+        },
       });
   }
 
@@ -347,11 +349,11 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
   }
 }
 
-/** A record with what the door learned: the TCP peer when it is not the client, the server name, the route. */
+/** A record with what the door learned: the TCP peer when it is not the client, the server name, the route, why it refused. */
 function withDoorFacts<C>(record: ConnClosed, arrival: Arrival<C>): ConnClosed {
   const peer = arrival.client === arrival.peer ? undefined : formatHostPort(arrival.peer.address, arrival.peer.port);
-  if (peer === undefined && arrival.sni === undefined && arrival.route === undefined && arrival.uniqueId === undefined) return record;
-  return { ...record, peer, sni: arrival.sni, route: arrival.route, uniqueId: arrival.uniqueId };
+  if (peer === undefined && arrival.sni === undefined && arrival.route === undefined && arrival.uniqueId === undefined && arrival.detail === undefined) return record;
+  return { ...record, peer, sni: arrival.sni, route: arrival.route, uniqueId: arrival.uniqueId, detail: arrival.detail };
 }
 
 function refusalReason(err: unknown): CloseReason {
