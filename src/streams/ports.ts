@@ -111,11 +111,11 @@ export interface HealthIo {
 
 /**
  * What a UDP listener reports: `listening` once bound, with the socket replies are sent
- * from, then one `datagram` per datagram received, and `receive-error` for a socket
+ * from and the address it is bound to (`address` as the records write it), then one `datagram` per datagram received, and `receive-error` for a socket
  * error after binding (the listener keeps going).
  */
 export type UdpListenEvent<L> =
-  | { readonly type: 'listening'; readonly listener: ListenerConfig; readonly address: string; readonly socket: L }
+  | { readonly type: 'listening'; readonly listener: ListenerConfig; readonly address: string; readonly socket: L; readonly local: ClientAddress }
   | { readonly type: 'datagram'; readonly client: ClientAddress; readonly data: Uint8Array }
   | { readonly type: 'receive-error'; readonly listener: ListenerConfig; readonly error: Error };
 
@@ -140,6 +140,9 @@ export interface UdpIo<L, S> {
    * the backend arrives as `refused`. Never completes by itself; teardown closes it.
    */
   upstream$(target: Endpoint): Observable<UdpUpstreamEvent<S>>;
-  /** Sends one datagram to the backend; a failure comes out of `upstream$` as its error. */
-  forward(upstream: S, data: Uint8Array): void;
+  /**
+   * Sends one datagram to the backend: `header` (a PROXY header), if given, then `data`,
+   * as one datagram; a failure comes out of `upstream$` as its error.
+   */
+  forward(upstream: S, data: Uint8Array, header?: Uint8Array): void;
 }
