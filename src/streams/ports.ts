@@ -92,6 +92,12 @@ export interface ProbeTarget {
   readonly hostHeader: string;
   /** http only: inclusive status ranges that pass. */
   readonly expectStatus: readonly (readonly [number, number])[];
+  /**
+   * The PROXY header the check sends first (`send_proxy = true`: its pool's version), or
+   * none: v2 sends LOCAL, as the spec advises for a proxy's own connections; v1, which
+   * has no such command, a `PROXY TCP4` or `TCP6` line with the check's own addresses.
+   */
+  readonly sendProxy?: 'v1' | 'v2' | undefined;
 }
 
 /** What one check found: pass or fail, and a few words on why (`status 200`, `connection refused`). */
