@@ -1,4 +1,4 @@
-import { type MonoTypeOperatorFunction, Observable, asyncScheduler, mergeMap, of } from 'rxjs';
+import { type MonoTypeOperatorFunction, type Observable, defer, first, map, mergeMap, of, timeout } from 'rxjs';
 import { formatDuration } from '../../config/duration.js';
 import type { ListenerConfig } from '../../config/types.js';
 import { type ProxyDecodeResult, type ProxyHeader, ProxyHeaderDecoder } from '../../wire/proxy-header.js';
@@ -20,7 +20,7 @@ import type { Arrival, DoorIo, DoorRefusal } from './arrival.js';
  * For each arrival (one already refused passes on untouched):
  * 1. A peer outside `proxy_trusted` (when set) is refused `denied` before a byte is read.
  * 2. The client's bytes are fed chunk by chunk to a {@link ProxyHeaderDecoder}, within
- *    `preread_timeout` (a timer on the async scheduler, so virtual in tests):
+ *    `preread_timeout` (rxjs `timeout`, so virtual in tests):
  *    - a whole header: the arrival goes on with `client` its source (the TCP peer for
  *      LOCAL, v1 `UNKNOWN` and addresses it cannot carry), `destination` its
  *      destination, `sni` and `alpn` from the authority and ALPN TLVs, `uniqueId` (hex),
@@ -57,49 +57,44 @@ export function acceptProxyHeader<C>(listener: ListenerConfig, io: DoorIo<C>): M
 const UNTRUSTED = 'a PROXY header from a peer not in proxy_trusted';
 
 /**
- * One arrival's header. Written as one observable with one timer rather than an
- * operator chain (`map`, `first`, `timeout`): it runs for every connection of the
- * listener, and this holds two subscriptions instead of six.
+ * One arrival's header: the chunks go to the decoder until it answers, and `first`
+ * stops reading at once (even from a source that hands over several chunks in one go),
+ * so no byte after the header's chunk is taken from the socket.
  */
 function readHeader$<C>(arrival: Arrival<C>, io: DoorIo<C>, timeoutMs: number): Observable<Arrival<C>> {
-  return new Observable<Arrival<C>>((subscriber) => {
+  return defer(() => {
     const decoder = new ProxyHeaderDecoder();
     let received = 0;
-    let first: Buffer | undefined;
-    const settle = (passed: Arrival<C>): void => {
-      subscriber.next(passed);
-      subscriber.complete(); // runs the teardown below: no more reading, no timer
-    };
-    const deadline = asyncScheduler.schedule(
-      () => settle(refused(arrival, 'preread_timeout', `no whole PROXY header within ${formatDuration(timeoutMs)} (${bytes(received)} received)`)),
-      timeoutMs,
-    );
-    const reading = io.preread$(arrival.socket).subscribe({
-      next: (chunk) => {
+    let head: Buffer | undefined;
+    return io.preread$(arrival.socket).pipe(
+      map((chunk) => {
         received += chunk.length;
-        first ??= chunk;
-        const got = decoder.push(chunk);
-        if (got.kind !== 'more') settle(decoded(arrival, got, first));
-      },
-      error: (err: unknown) => subscriber.error(err),
-      complete: () => settle(refused(arrival, 'bad_header', `the client closed after ${bytes(received)}, before a whole PROXY header`)),
-    });
-    return () => {
-      deadline.unsubscribe();
-      reading.unsubscribe();
-    };
+        head ??= chunk;
+        return decoder.push(chunk);
+      }),
+      // the client's FIN before an answer comes out as ENDED
+      first((got) => got.kind !== 'more', ENDED),
+      map((got) => (got.kind === 'more' ? refused(arrival, 'bad_header', `the client closed after ${bytes(received)}, before a whole PROXY header`) : decoded(arrival, got, head ?? EMPTY))),
+      timeout({
+        first: timeoutMs,
+        with: () => of(refused(arrival, 'preread_timeout', `no whole PROXY header within ${formatDuration(timeoutMs)} (${bytes(received)} received)`)),
+      }),
+    );
   });
 }
 
+const ENDED: ProxyDecodeResult = Object.freeze({ kind: 'more' });
+const EMPTY = Buffer.alloc(0);
+
 /** The arrival after its header was read, or refused for what was read instead. */
-function decoded<C>(arrival: Arrival<C>, got: Exclude<ProxyDecodeResult, { kind: 'more' }>, first: Buffer): Arrival<C> {
+function decoded<C>(arrival: Arrival<C>, got: Exclude<ProxyDecodeResult, { kind: 'more' }>, head: Buffer): Arrival<C> {
   switch (got.kind) {
     case 'header':
       return admitted(arrival, got.header, got.rest);
     case 'malformed':
       return refused(arrival, 'bad_header', got.reason);
     case 'not-proxy':
-      return refused(arrival, 'bad_header', `not a PROXY header: the client sent ${shown(first)} first; does the balancer in front send one?`);
+      return refused(arrival, 'bad_header', `not a PROXY header: the client sent ${shown(head)} first; does the balancer in front send one?`);
   }
 }
 
