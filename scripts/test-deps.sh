@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages whose programs the tests run, when any is missing: the
 # real servers and clients of the interop tier (test/interop), which include the bench's
-# (test/interop/bench.spec.ts). `npm test` runs this first. As root with apt-get it
+# (test/interop/bench.spec.ts), and nginx's stream module (an entry that is a path is a
+# file to have, not a program). `npm test` runs this first. As root with apt-get it
 # installs them without starting their services; otherwise it says what is missing and
 # goes on, and each interop spec that needs them reports itself skipped (failed under
 # CI=true).
@@ -13,7 +14,8 @@ set -euo pipefail
 
 needs=(
   nginx:nginx redis-server:redis-server redis-cli:redis-tools redis-benchmark:redis-tools
-  iperf3:iperf3 wrk:wrk curl:curl taskset:util-linux
+  iperf3:iperf3 wrk:wrk curl:curl taskset:util-linux haproxy:haproxy
+  /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream
 )
 dry_run=false
 if [ "${1:-}" = "--dry-run" ]; then
@@ -26,8 +28,10 @@ programs=() missing=() packages=()
 for need in "${needs[@]}"; do
   program=${need%%:*} package=${need#*:}
   programs+=("$program")
-  # nginx is in /usr/sbin, which a non-root PATH may lack
-  if command -v "$program" >/dev/null 2>&1 || [ -x "/usr/local/sbin/$program" ] || [ -x "/usr/sbin/$program" ] || [ -x "/sbin/$program" ]; then
+  # nginx is in /usr/sbin, which a non-root PATH may lack; a path (nginx's stream module) is a file to have
+  if [[ $program == /* ]]; then
+    [ -e "$program" ] && continue
+  elif command -v "$program" >/dev/null 2>&1 || [ -x "/usr/local/sbin/$program" ] || [ -x "/usr/sbin/$program" ] || [ -x "/sbin/$program" ]; then
     continue
   fi
   missing+=("$program")

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { Observable } from 'rxjs';
 import type { ProbeResult, ProbeTarget } from '../streams/ports.js';
+import { encodeProxyV1, encodeProxyV2 } from '../wire/proxy-header.js';
 
 /** How much of a response an HTTP check reads, at most, looking for the status line. */
 export const PROBE_READ_LIMIT = 4096;
@@ -11,10 +12,12 @@ const STATUS_LINE = /^HTTP\/\d(?:\.\d)? (\d{3})(?: |$)/;
  * One active health check over a fresh TCP connection: emits one ProbeResult, then
  * completes.
  *
- * - `tcp`: passes once the connection is up.
+ * - `tcp`: passes once the connection is up (and the PROXY header, if any, written).
  * - `http`: sends `GET path HTTP/1.1` with `Host` and `Connection: close`, reads at
  *   most 4 KiB until the status line, and passes if the status is one `expect_status`
  *   allows. Headers and body are never read.
+ *
+ * With `sendProxy`, the PROXY header goes first, in the same write as the request.
  *
  * A connection that fails, resets or closes early is a failed result, not an error.
  * There is no timer here: the stream's `timeout` unsubscribes a check that takes too
@@ -30,8 +33,11 @@ export function healthProbe$(target: ProbeTarget): Observable<ProbeResult> {
     // Stays attached after the result: an error during destroy must not crash the process.
     socket.on('error', (err: NodeJS.ErrnoException) => finish(false, describeError(err)));
     socket.on('connect', () => {
-      if (target.kind === 'tcp') finish(true, 'connected');
-      else socket.write(request(target));
+      const header = proxyHeader(target.sendProxy, socket);
+      if (target.kind === 'http') socket.write(header === undefined ? request(target) : Buffer.concat([header, Buffer.from(request(target), 'latin1')]));
+      else if (header === undefined) finish(true, 'connected');
+      // passes once the header is handed to the system: closing at once could cut it off
+      else socket.write(header, () => finish(true, 'connected'));
     });
     if (target.kind === 'http') {
       let head = '';
@@ -47,6 +53,15 @@ export function healthProbe$(target: ProbeTarget): Observable<ProbeResult> {
       socket.destroy();
     };
   });
+}
+
+/** The check's PROXY header: v2 LOCAL, or a v1 line naming the check's own connection. */
+function proxyHeader(version: ProbeTarget['sendProxy'], socket: net.Socket): Buffer | undefined {
+  if (version === undefined) return undefined;
+  if (version === 'v2') return encodeProxyV2({ command: 'local', transport: 'stream' });
+  const source = { address: socket.localAddress ?? '', port: socket.localPort ?? 0 };
+  const destination = { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+  return encodeProxyV1({ source, destination });
 }
 
 function request(target: ProbeTarget): string {

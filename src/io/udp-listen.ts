@@ -49,7 +49,8 @@ export function udpListen$(listener: ListenerConfig): Observable<UdpListenEvent<
     socket.bind({ address: host, port }, () => {
       bound = true;
       const address = socket.address();
-      subscriber.next({ type: 'listening', listener, address: formatHostPort(address.address, address.port), socket });
+      const local = { address: address.address, port: address.port };
+      subscriber.next({ type: 'listening', listener, address: formatHostPort(address.address, address.port), socket, local });
     });
     return () => {
       try {

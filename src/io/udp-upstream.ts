@@ -48,10 +48,14 @@ export function udpUpstream$(target: Endpoint): Observable<UdpUpstreamEvent<UdpU
   });
 }
 
-/** Sends one datagram to the session's backend; a failure errors its `udpUpstream$`. */
-export function udpForward(upstream: UdpUpstream, data: Uint8Array): void {
+/**
+ * Sends one datagram to the session's backend, `header` first when given (gathered by
+ * the system from both buffers: the datagram is not copied); a failure errors its
+ * `udpUpstream$`.
+ */
+export function udpForward(upstream: UdpUpstream, data: Uint8Array, header?: Uint8Array): void {
   try {
-    upstream.socket.send(data, upstream.afterSend);
+    upstream.socket.send(header === undefined ? data : [header, data], upstream.afterSend);
   } catch (err) {
     upstream.afterSend(err as Error);
   }

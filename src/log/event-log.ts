@@ -6,7 +6,9 @@ import type { Logger } from './logger.js';
  * Writes each balancer event as the record interface.md names: `listening` (with its
  * pool, at every level, `-q` included) and `connection closed` at info, the per-attempt
  * trail at debug (`-v`), so one connection can be followed from accept to close;
- * `backend state` at info, one per status change of a backend, with its cause. A UDP
+ * `backend state` at info, one per status change of a backend, with its cause. A bad
+ * PROXY header makes a `bad PROXY header` warning, the first of a listener at once and
+ * then at most one a minute with a count, so a scanner cannot flood the log with them. A UDP
  * session ends with `session closed` (its datagram counts too); dropped datagrams make
  * one `datagrams dropped` warning per listener and reason per sweep, at most one a
  * second. Each reload makes one `config reloaded` record listing what changed, or one
@@ -68,7 +70,11 @@ export function logEvent(log: Logger, event: BalancerEvent): void {
         sni: event.sni,
         route: event.route,
         unique_id: event.uniqueId,
+        detail: event.detail,
       });
+      return;
+    case 'bad-header':
+      log.warn('bad PROXY header', { listener: event.listener, peer: event.peer, detail: event.detail, count: event.count });
       return;
     case 'udp-dropped':
       log.warn('datagrams dropped', { listener: event.listener, reason: event.reason, datagrams: event.datagrams, bytes: event.bytes });

@@ -35,6 +35,7 @@ import type { ConfigProposal } from './reload/proposal.js';
 import type {
   AdminAction,
   BackendStateChanged,
+  BadHeader,
   ConfigApplied,
   ConnClosed,
   ConnEvent,
@@ -69,7 +70,17 @@ export interface ConfigReloaded {
 }
 
 /** Everything the balancer reports, for logs, the admin API and metrics. */
-export type BalancerEvent = ConnEvent | ListenerReport | BackendStateChanged | UdpDropped | ConfigReloaded | ReloadFailed | PolicyFailed | StateEventDropped | SourceFailed;
+export type BalancerEvent =
+  | ConnEvent
+  | ListenerReport
+  | BackendStateChanged
+  | UdpDropped
+  | ConfigReloaded
+  | ReloadFailed
+  | PolicyFailed
+  | BadHeader
+  | StateEventDropped
+  | SourceFailed;
 
 export interface BalancerSources {
   /**
@@ -174,6 +185,8 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
     const changes = new Subject<BackendStateChanged>();
     // What a policy let down: every one is counted in the state, and logged throttled.
     const policyFailures = new Subject<PolicyFailed>();
+    // Connections refused for a bad PROXY header: each has its record, and the log a throttled warning.
+    const badHeaders = new Subject<ConnClosed>();
     // Events that could not be folded, and sources that failed: reported, not fatal.
     const notices = new Subject<StateEventDropped | SourceFailed>();
     // A fold that failed on an event the state cannot do without: events$ errors with it.
@@ -235,6 +248,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
 
     const feed = (event: BalancerEvent): void => {
       if (isStateEvent(event)) feedback.next(event);
+      if (event.type === 'conn-closed' && event.reason === 'bad_header') badHeaders.next(event);
     };
     // A connection's trail (opened, attempt, failed, connected) is reported only when
     // asked for; its record at the end always is.
@@ -310,6 +324,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
         complete: () => {
           changes.complete();
           policyFailures.complete();
+          badHeaders.complete();
           notices.complete();
           fatal.complete();
         },
@@ -338,7 +353,12 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
       throttleByKey((f) => `${f.pool}\n${f.kind}`, POLICY_REPORT_WINDOW_MS),
       map(({ value, count }): PolicyFailed => (count === 1 ? value : { ...value, count })),
     );
-    return merge(changes, traffic$, commits$, policyReports$, notices, fatal).pipe(
+    // A scanner sending garbage to a PROXY listener makes one warning a minute per listener, with a count.
+    const badHeaderReports$ = badHeaders.pipe(
+      throttleByKey((closed) => closed.listener, BAD_HEADER_REPORT_WINDOW_MS),
+      map(({ value, count }): BadHeader => ({ type: 'bad-header', listener: value.listener, peer: value.client, detail: value.detail ?? '', count })),
+    );
+    return merge(changes, traffic$, commits$, policyReports$, badHeaderReports$, notices, fatal).pipe(
       finalize(() => {
         sockets.closeAll();
         routingSubscription.unsubscribe();
@@ -354,6 +374,8 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
 const OPTIONAL_SOURCE_RETRY_MS = 1000;
 /** At most one log record per pool, policy failure kind and this long. */
 const POLICY_REPORT_WINDOW_MS = 60_000;
+/** At most one `bad PROXY header` warning per listener and this long. */
+const BAD_HEADER_REPORT_WINDOW_MS = 60_000;
 
 /** Stands for a UDP listener in the listener set; `ended$` says it was replaced or stopped. */
 interface UdpListenerToken<L> {
@@ -377,7 +399,7 @@ function accepts$<C, L>(slot: Slot<C, L>): Observable<ListenEvent<C>> {
 
 /** What traffic reports that the state folds: everything but the state's own reports and reload outcomes. */
 function isStateEvent(event: BalancerEvent): event is BalancerEvent & StateEvent {
-  return event.type !== 'backend-state' && event.type !== 'reloaded' && event.type !== 'state-event-dropped' && event.type !== 'source-failed';
+  return event.type !== 'backend-state' && event.type !== 'reloaded' && event.type !== 'state-event-dropped' && event.type !== 'source-failed' && event.type !== 'bad-header';
 }
 
 function listeningOf<C, L>(slot: Slot<C, L>): ListenerReport {

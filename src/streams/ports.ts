@@ -93,6 +93,12 @@ export interface ProbeTarget {
   readonly hostHeader: string;
   /** http only: inclusive status ranges that pass. */
   readonly expectStatus: readonly (readonly [number, number])[];
+  /**
+   * The PROXY header the check sends first (`send_proxy = true`: its pool's version), or
+   * none: v2 sends LOCAL, as the spec advises for a proxy's own connections; v1, which
+   * has no such command, a `PROXY TCP4` or `TCP6` line with the check's own addresses.
+   */
+  readonly sendProxy?: 'v1' | 'v2' | undefined;
 }
 
 /** What one check found: pass or fail, and a few words on why (`status 200`, `connection refused`). */
@@ -112,11 +118,11 @@ export interface HealthIo {
 
 /**
  * What a UDP listener reports: `listening` once bound, with the socket replies are sent
- * from, then one `datagram` per datagram received, and `receive-error` for a socket
+ * from and the address it is bound to (`address` as the records write it), then one `datagram` per datagram received, and `receive-error` for a socket
  * error after binding (the listener keeps going).
  */
 export type UdpListenEvent<L> =
-  | { readonly type: 'listening'; readonly listener: ListenerConfig; readonly address: string; readonly socket: L }
+  | { readonly type: 'listening'; readonly listener: ListenerConfig; readonly address: string; readonly socket: L; readonly local: ClientAddress }
   | { readonly type: 'datagram'; readonly client: ClientAddress; readonly data: Uint8Array }
   | { readonly type: 'receive-error'; readonly listener: ListenerConfig; readonly error: Error };
 
@@ -141,6 +147,9 @@ export interface UdpIo<L, S> {
    * the backend arrives as `refused`. Never completes by itself; teardown closes it.
    */
   upstream$(target: Endpoint): Observable<UdpUpstreamEvent<S>>;
-  /** Sends one datagram to the backend; a failure comes out of `upstream$` as its error. */
-  forward(upstream: S, data: Uint8Array): void;
+  /**
+   * Sends one datagram to the backend: `header` (a PROXY header), if given, then `data`,
+   * as one datagram; a failure comes out of `upstream$` as its error.
+   */
+  forward(upstream: S, data: Uint8Array, header?: Uint8Array): void;
 }

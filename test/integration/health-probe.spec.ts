@@ -35,6 +35,30 @@ function answering(raw: string, heads: string[] = []) {
 }
 
 describe('healthProbe$', () => {
+  it('tcp with send_proxy v2: sends the 16 bytes of a v2 LOCAL header, then passes and closes', async () => {
+    const received: Buffer[] = [];
+    let ended!: () => void;
+    const end = new Promise<void>((resolve) => (ended = resolve));
+    const s = await server((socket) => socket.on('data', (chunk: Buffer) => received.push(chunk)).on('end', ended));
+    expect(await firstValueFrom(healthProbe$(target(s.port, { kind: 'tcp', sendProxy: 'v2' })))).toEqual({ pass: true, detail: 'connected' });
+    await end;
+    expect(Buffer.concat(received).toString('hex')).toBe('0d0a0d0a000d0a515549540a' + '20' + '00' + '0000');
+  });
+
+  it("http with send_proxy v1: sends a PROXY TCP4 line naming the check's own connection, then the request, in one write", async () => {
+    const heads: string[] = [];
+    let peer = '';
+    const s = await server((socket) => {
+      peer = `${socket.remoteAddress} ${socket.localAddress} ${socket.remotePort} ${socket.localPort}`;
+      answering('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n', heads)(socket);
+    });
+    expect(await firstValueFrom(healthProbe$(target(s.port, { sendProxy: 'v1' })))).toEqual({ pass: true, detail: 'status 200' });
+    const [line, requestLine] = heads[0]!.split('\r\n');
+    expect(line).toBe(`PROXY TCP4 ${peer}`);
+    expect(peer).toMatch(new RegExp(`^127\\.0\\.0\\.1 127\\.0\\.0\\.1 \\d+ ${s.port}$`));
+    expect(requestLine).toBe('GET /healthz HTTP/1.1');
+  });
+
   it('tcp: passes once connected, then closes its connection', async () => {
     let ended!: () => void;
     const end = new Promise<void>((resolve) => (ended = resolve));

@@ -34,6 +34,8 @@ export interface Arrival<C> {
   readonly pool: string;
   /** Set when the door turned it away. */
   readonly refused: DoorRefusal | undefined;
+  /** What was wrong, in a few words, when a refusal needs saying (a bad PROXY header): the record's `detail`. */
+  readonly detail: string | undefined;
   /**
    * Called once when the connection ends, if set: a door operator that counts open
    * connections (per client) gives its count back here.
@@ -74,6 +76,7 @@ export function arrivalOf<C>(socket: C, listener: ListenerConfig, peer: ClientAd
     route: undefined,
     pool: listener.pool,
     refused: undefined,
+    detail: undefined,
     leave: undefined,
   };
 }

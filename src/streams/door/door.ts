@@ -1,6 +1,7 @@
 import { type MonoTypeOperatorFunction, pipe } from 'rxjs';
 import type { ListenerConfig } from '../../config/types.js';
 import type { Arrival, Door, DoorIo } from './arrival.js';
+import { acceptProxyHeader } from './proxy-accept.js';
 
 /**
  * Builds the door of each listener from its config, once per config (a reload that
@@ -27,8 +28,7 @@ export function createDoors<C>(io: DoorIo<C>): (listener: ListenerConfig) => Doo
 
 function listenerDoor<C>(listener: ListenerConfig, io: DoorIo<C>): Door<C> | undefined {
   const stages: MonoTypeOperatorFunction<Arrival<C>>[] = [];
-  void io;
-  void listener;
+  if (listener.proxyProtocol === 'accept') stages.push(acceptProxyHeader(listener, io));
   if (stages.length === 0) return undefined;
   return (arrivals) => arrivals.pipe(pipe(...(stages as [MonoTypeOperatorFunction<Arrival<C>>])));
 }

@@ -34,6 +34,8 @@ export function healthTarget(pool: PoolConfig, backend: BackendConfig): HealthTa
     path: backend.healthPath ?? health.path,
     hostHeader: `${originHost(backend.origin)}:${port}`,
     expectStatus: health.expectStatus,
+    // left out when off, so the key of a check without it is what it always was
+    ...(health.sendProxy && pool.proxyProtocol !== undefined ? { sendProxy: pool.proxyProtocol } : {}),
   };
   const settings = { probe, intervalMs: health.intervalMs, timeoutMs: health.timeoutMs, rise: health.rise, fall: health.fall };
   return { key: JSON.stringify([pool.name, backend.address, settings]), pool: pool.name, backend: backend.address, ...settings };

@@ -91,6 +91,8 @@ export interface ConnClosed {
   readonly route?: number | undefined;
   /** A PROXY v2 header's unique id (hex), if any. */
   readonly uniqueId?: string | undefined;
+  /** What was wrong, when the door refused it for a reason that needs saying (a bad PROXY header). */
+  readonly detail?: string | undefined;
   /**
    * UDP sessions only (a session counts as a connection of its listener and backend):
    * the datagrams forwarded each way. Its record is `session closed`, not `connection closed`.
@@ -175,6 +177,19 @@ export interface PolicyFailed {
   readonly policy: string;
   readonly kind: PolicyFailureKind;
   readonly message: string;
+  readonly count: number;
+}
+
+/**
+ * Connections a PROXY listener refused for a bad header (`bad_header`): the log hears the
+ * first of a listener at once, then one a minute with `count` saying how many it stands
+ * for, naming the last one's peer and what was wrong with its header.
+ */
+export interface BadHeader {
+  readonly type: 'bad-header';
+  readonly listener: string;
+  readonly peer: string;
+  readonly detail: string;
   readonly count: number;
 }
 

@@ -165,7 +165,9 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
           this.passed(passed);
         },
         error: (err: unknown) => this.fail(err),
-        complete: () => this.finish('error'), // a door that let nothing through: a bug in it
+        complete: () => {
+          if (this.arrival === undefined) this.finish('error'); // a door that let nothing through: a bug in it
+        },
       });
     // A door that answered at once is done with already.
     if (!through && !this.closed) this.atDoor = atDoor;
@@ -371,11 +373,11 @@ class Connection<C, U> implements Observer<SpliceEnd>, Unsubscribable {
   }
 }
 
-/** A record with what the door learned: the TCP peer when it is not the client, the server name, the route. */
+/** A record with what the door learned: the TCP peer when it is not the client, the server name, the route, why it refused. */
 function withDoorFacts<C>(record: ConnClosed, arrival: Arrival<C>): ConnClosed {
   const peer = arrival.client === arrival.peer ? undefined : formatHostPort(arrival.peer.address, arrival.peer.port);
-  if (peer === undefined && arrival.sni === undefined && arrival.route === undefined && arrival.uniqueId === undefined) return record;
-  return { ...record, peer, sni: arrival.sni, route: arrival.route, uniqueId: arrival.uniqueId };
+  if (peer === undefined && arrival.sni === undefined && arrival.route === undefined && arrival.uniqueId === undefined && arrival.detail === undefined) return record;
+  return { ...record, peer, sni: arrival.sni, route: arrival.route, uniqueId: arrival.uniqueId, detail: arrival.detail };
 }
 
 function refusalReason(err: unknown): CloseReason {

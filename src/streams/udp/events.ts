@@ -3,9 +3,10 @@
  * - `limit`: a new client while the listener is at `max_sessions` (or a `max_connections`);
  * - `no_backend`: no backend could be picked for the client's session;
  * - `backlog`: too many datagrams waiting while the session's backend is picked and its socket opened;
- * - `error`: waiting datagrams of an upstream socket that failed, or a failing policy.
+ * - `error`: waiting datagrams of an upstream socket that failed, or a failing policy;
+ * - `too_large`: a datagram that the pool's PROXY header would make larger than UDP carries.
  */
-export type DropReason = 'limit' | 'no_backend' | 'backlog' | 'error';
+export type DropReason = 'limit' | 'no_backend' | 'backlog' | 'error' | 'too_large';
 
 /**
  * Datagrams a UDP listener dropped since its previous report, for one reason. Reported

@@ -9,6 +9,7 @@ import type { ListenEvent, UdpIo } from '../ports.js';
 import type { Router } from '../routing/router.js';
 import type { BackendState, BalancerState } from '../state/backend-state.js';
 import { hasRoom } from '../state/limits.js';
+import { datagramHeader } from './datagram-header.js';
 import type { UdpDropped } from './events.js';
 import { type SessionEffect, type SessionInput, type SessionSettings, type SessionTable, emptySessionTable, reduceSessions, sweepIntervalMs } from './sessions.js';
 
@@ -56,7 +57,8 @@ export interface UdpListenerContext<L, S> {
  *    keep a client on one backend;
  * 2. `connect`: subscribes to `io.upstream$` for the session's own socket, whose
  *    `ready`, replies and error go back into the table;
- * 3. `forward`, `reply`: one datagram each, as it came, boundaries kept;
+ * 3. `forward`, `reply`: one datagram each, as it came, boundaries kept; a forward
+ *    after the PROXY header of the session's pool, if it sends one (built at the pick);
  * 4. `disconnect`: unsubscribes the session's socket; `emit`: reports.
  * Inputs that arrive while a step is being performed (a synchronous answer) wait until
  * it is done, so each step sees the table the previous one left.
@@ -87,6 +89,7 @@ export function udpListener$<L, S>(listener$: Observable<ListenerConfig>, ctx: U
     let table: SessionTable | undefined;
     let socket: L | undefined;
     let address: string | undefined;
+    let local: ClientAddress | undefined;
     let emit = (event: UdpListenerEvent): void => subscriber.next(event);
     const upstreams = new Map<number, { socket: S | undefined; subscription: Subscription | undefined }>();
     const picks = new Map<number, Subscription>();
@@ -116,7 +119,7 @@ export function udpListener$<L, S>(listener$: Observable<ListenerConfig>, ctx: U
       switch (effect.type) {
         case 'forward': {
           const upstream = upstreams.get(effect.upstream)?.socket;
-          if (upstream !== undefined) io.forward(upstream, effect.data);
+          if (upstream !== undefined) io.forward(upstream, effect.data, effect.header);
           return;
         }
         case 'reply':
@@ -163,7 +166,7 @@ export function udpListener$<L, S>(listener$: Observable<ListenerConfig>, ctx: U
             const target = candidate as BackendState | undefined; // the router checked it is one of the candidates
             dispatch(
               target
-                ? { type: 'picked', key, session, backend: { address: target.address, host: target.host, port: target.port } }
+                ? { type: 'picked', key, session, backend: { address: target.address, host: target.host, port: target.port }, header: datagramHeader(pool.config, client, local) }
                 : { type: 'unpicked', key, session, reason: 'no_backend' },
             );
           },
@@ -209,6 +212,7 @@ export function udpListener$<L, S>(listener$: Observable<ListenerConfig>, ctx: U
             case 'listening':
               socket = event.socket;
               address = event.address;
+              local = event.local;
               subscriber.next({ type: 'listening', listener: listener!, address: event.address });
               return;
             case 'receive-error':

@@ -57,6 +57,11 @@ export interface Session {
   readonly backend: SessionTarget | undefined;
   /** The id of its current upstream socket. */
   readonly upstream: number | undefined;
+  /**
+   * The PROXY header (v2, DGRAM) its backend's pool puts before every datagram, built
+   * once when the backend was picked; undefined when the pool sends none.
+   */
+  readonly header: Uint8Array | undefined;
   /** Upstream sockets opened so far: the `attempt` of its events. */
   readonly attempts: number;
   /** The current backend has answered: `conn-connected` was reported for it. */
@@ -108,8 +113,8 @@ export interface SessionTable {
 export type SessionInput =
   /** A datagram from a client. `room`: the process and listener are under their `max_connections`. */
   | { readonly type: 'datagram'; readonly key: string; readonly client: ClientAddress; readonly data: Uint8Array; readonly at: number; readonly room: boolean }
-  /** The pool's policy picked a backend for the session. */
-  | { readonly type: 'picked'; readonly key: string; readonly session: number; readonly backend: SessionTarget }
+  /** The pool's policy picked a backend for the session; `header` goes before each datagram sent to it. */
+  | { readonly type: 'picked'; readonly key: string; readonly session: number; readonly backend: SessionTarget; readonly header?: Uint8Array | undefined }
   /** No backend could be picked. */
   | { readonly type: 'unpicked'; readonly key: string; readonly session: number; readonly reason: DropReason }
   /** The upstream socket can send. */
@@ -131,8 +136,8 @@ export type SessionEffect =
   | { readonly type: 'pick'; readonly key: string; readonly session: number; readonly pool: string; readonly client: ClientAddress; readonly tried: readonly string[] }
   /** Open upstream socket `upstream` to the backend; it answers with `ready`, `reply` and `upstream-error`. */
   | { readonly type: 'connect'; readonly key: string; readonly upstream: number; readonly backend: SessionTarget }
-  /** Send a datagram to the backend through upstream socket `upstream`. */
-  | { readonly type: 'forward'; readonly upstream: number; readonly data: Uint8Array }
+  /** Send a datagram to the backend through upstream socket `upstream`: `header` (a PROXY header), if any, then `data`, as one datagram. */
+  | { readonly type: 'forward'; readonly upstream: number; readonly data: Uint8Array; readonly header: Uint8Array | undefined }
   /** Send a datagram to the client from the listener's socket. */
   | { readonly type: 'reply'; readonly client: ClientAddress; readonly data: Uint8Array }
   /** Close upstream socket `upstream`. */
@@ -149,6 +154,13 @@ export interface SessionStep {
 /** Datagrams a session holds while its backend is picked and its socket opened. */
 export const MAX_PENDING = 64;
 
+/**
+ * The largest datagram a session sends, its PROXY header included: the most UDP carries
+ * over IPv4. A client's datagram that its header would push past this is dropped
+ * (`too_large`) rather than failing the send, which would count against the backend.
+ */
+export const MAX_FORWARD_BYTES = 65_507;
+
 /** Traffic records kept before they are folded into the sessions, sweep or not. */
 export const MAX_TRAFFIC = 4096;
 
@@ -157,6 +169,7 @@ const NO_DROPS: Readonly<Record<DropReason, DropCount>> = Object.freeze({
   no_backend: { datagrams: 0, bytes: 0 },
   backlog: { datagrams: 0, bytes: 0 },
   error: { datagrams: 0, bytes: 0 },
+  too_large: { datagrams: 0, bytes: 0 },
 });
 
 const NOTHING: readonly SessionEffect[] = Object.freeze([]);
@@ -207,7 +220,7 @@ export function reduceSessions(table: SessionTable, input: SessionInput): Sessio
     case 'reply':
       return fromBackend(table, input.key, input.upstream, input.data, input.at);
     case 'picked':
-      return picked(table, input.key, input.session, input.backend);
+      return picked(table, input.key, input.session, input.backend, input.header);
     case 'unpicked':
       return unpicked(table, input.key, input.session, input.reason);
     case 'ready':
@@ -228,7 +241,8 @@ function fromClient(table: SessionTable, key: string, client: ClientAddress, dat
   const session = table.sessions.get(key);
   // The hot path: one traffic node, one forward.
   if (session?.phase === 'open') {
-    return { table: record(table, session, at, true, data.byteLength), effects: [{ type: 'forward', upstream: session.upstream!, data }] };
+    if (!fits(session.header, data)) return { table: drop(table, 'too_large', 1, data.byteLength), effects: NOTHING };
+    return { table: record(table, session, at, true, data.byteLength), effects: [{ type: 'forward', upstream: session.upstream!, data, header: session.header }] };
   }
   if (session === undefined) {
     const { maxSessions, listener, pool } = table.settings;
@@ -246,6 +260,7 @@ function fromClient(table: SessionTable, key: string, client: ClientAddress, dat
       announced: false,
       backend: undefined,
       upstream: undefined,
+      header: undefined,
       attempts: 0,
       answered: false,
       tried: [],
@@ -298,7 +313,7 @@ function fromBackend(table: SessionTable, key: string, upstream: number, data: U
   };
 }
 
-function picked(table: SessionTable, key: string, id: number, backend: SessionTarget): SessionStep {
+function picked(table: SessionTable, key: string, id: number, backend: SessionTarget, header: Uint8Array | undefined): SessionStep {
   const session = table.sessions.get(key);
   if (session?.id !== id || session.phase !== 'picking') return { table, effects: NOTHING };
   const upstream = table.nextId;
@@ -307,7 +322,7 @@ function picked(table: SessionTable, key: string, id: number, backend: SessionTa
   const effects: SessionEffect[] = [];
   if (!session.announced) effects.push({ type: 'emit', event: { type: 'conn-opened', listener: session.listener, client: key } });
   effects.push({ type: 'emit', event: attempting }, { type: 'connect', key, upstream, backend });
-  const connecting: Session = { ...session, phase: 'connecting', announced: true, backend, upstream, attempts: attempt, answered: false };
+  const connecting: Session = { ...session, phase: 'connecting', announced: true, backend, upstream, header, attempts: attempt, answered: false };
   return { table: { ...table, sessions: table.sessions.set(key, connecting), nextId: upstream + 1 }, effects };
 }
 
@@ -323,19 +338,27 @@ function unpicked(table: SessionTable, key: string, id: number, reason: DropReas
 function ready(table: SessionTable, key: string, upstream: number): SessionStep {
   const session = table.sessions.get(key);
   if (session?.upstream !== upstream || session.phase !== 'connecting') return { table, effects: NOTHING };
+  const { header } = session;
+  const sent = header === undefined ? session.pending : session.pending.filter((data) => fits(header, data));
   let bytes = 0;
-  const effects = session.pending.map((data): SessionEffect => {
+  const effects = sent.map((data): SessionEffect => {
     bytes += data.byteLength;
-    return { type: 'forward', upstream, data };
+    return { type: 'forward', upstream, data, header };
   });
   const open: Session = {
     ...session,
     phase: 'open',
     pending: [],
-    datagramsUp: session.datagramsUp + session.pending.length,
+    datagramsUp: session.datagramsUp + sent.length,
     bytesUp: session.bytesUp + bytes,
   };
-  return { table: { ...table, sessions: table.sessions.set(key, open) }, effects };
+  const dropped = sent.length === session.pending.length ? table : dropAll(table, 'too_large', session.pending.filter((data) => !fits(header, data)));
+  return { table: { ...dropped, sessions: dropped.sessions.set(key, open) }, effects };
+}
+
+/** Whether `data` with `header` before it still fits in one datagram. */
+function fits(header: Uint8Array | undefined, data: Uint8Array): boolean {
+  return header === undefined || header.byteLength + data.byteLength <= MAX_FORWARD_BYTES;
 }
 
 function upstreamFailed(table: SessionTable, key: string, upstream: number, reason: ConnectFailureReason): SessionStep {

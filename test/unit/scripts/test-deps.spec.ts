@@ -44,6 +44,12 @@ describe('scripts/test-deps.sh (npm test runs it first)', () => {
     }
   });
 
+  it('takes an entry that is a path as a file to have, program or not (nginx\'s stream module)', () => {
+    expect(testDeps(['--dry-run', `${SCRIPT}:bash`])).toEqual({ status: 0, lines: [`test-deps: ${SCRIPT} installed`] });
+    const { lines } = testDeps(['--dry-run', '/rxlb/no/such/module.so:rxlb-no-such-package'], emptyDir);
+    expect(lines[0]).toBe('test-deps: missing /rxlb/no/such/module.so (Debian packages: rxlb-no-such-package)');
+  });
+
   it('without apt-get, says so and goes on (exit 0)', () => {
     expect(testDeps(['--dry-run', 'rxlb-no-such-program:rxlb-no-such-package'], emptyDir)).toEqual({
       status: 0,

@@ -1,5 +1,6 @@
 import { NEVER, type Observable } from 'rxjs';
 import { vi } from 'vitest';
+import { parseEndpoint } from '../../../../src/config/endpoint.js';
 import type { Config, Endpoint, ListenerConfig } from '../../../../src/config/types.js';
 import type { ClientAddress, PolicyFactory } from '../../../../src/operators/policies/types.js';
 import { type BalancerEvent, type ConfigProposal, createBalancer } from '../../../../src/streams/balancer.js';
@@ -13,7 +14,10 @@ export const c2: ClientAddress = { address: '192.0.2.2', port: 2222 };
 export const c3: ClientAddress = { address: '192.0.2.3', port: 3333 };
 export const text = (data: Uint8Array): string => Buffer.from(data).toString();
 
-export const listening = (cfg: Config, address = '127.0.0.1:5353'): UdpListenEvent<FakeSocket> => ({ type: 'listening', listener: cfg.listeners[0]!, address, socket: LISTEN });
+export const listening = (cfg: Config, address = '127.0.0.1:5353'): UdpListenEvent<FakeSocket> => {
+  const { host, port } = parseEndpoint(address);
+  return { type: 'listening', listener: cfg.listeners[0]!, address, socket: LISTEN, local: { address: host, port } };
+};
 export const datagram = (client: ClientAddress, data: string): UdpListenEvent<FakeSocket> => ({ type: 'datagram', client, data: Buffer.from(data) });
 
 /**
@@ -28,7 +32,7 @@ export function fakeUdp(
     listen$: vi.fn((l: ListenerConfig) => (typeof listen === 'function' ? listen(l) : listen)),
     reply: vi.fn<(socket: FakeSocket, client: ClientAddress, data: Uint8Array) => void>(),
     upstream$: vi.fn((target: Endpoint) => upstream(`${target.host}:${target.port}`)),
-    forward: vi.fn<(upstream: FakeSocket, data: Uint8Array) => void>(),
+    forward: vi.fn<(upstream: FakeSocket, data: Uint8Array, header?: Uint8Array) => void>(),
   };
   return io satisfies UdpIo<FakeSocket, FakeSocket>;
 }
