@@ -29,7 +29,7 @@ import { throttleByKey } from '../operators/throttle-by-key.js';
 import { builtinPolicies } from '../operators/policies/registry.js';
 import type { PolicyFactory } from '../operators/policies/types.js';
 import { connection$ } from './tcp/connection.js';
-import { createDoors } from './door/door.js';
+import { type DoorStage, createDoors } from './door/door.js';
 import { type ConfigChange, socketOf } from './reload/config-diff.js';
 import type { ConfigProposal } from './reload/proposal.js';
 import type {
@@ -109,6 +109,13 @@ export interface BalancerDeps<C, U, L = unknown, S = unknown> {
    * asks for them only when its log level shows them.
    */
   readonly trail?: boolean;
+  /**
+   * A door stage of your own for each TCP listener (or undefined for none): an operator
+   * on each connection's arrival, after the access lists, the rate and the ClientHello,
+   * before the per-client count and the routes. It may refuse an arrival or note what
+   * it learned; it must emit exactly one arrival per arrival.
+   */
+  readonly door?: DoorStage<C>;
 }
 
 export interface Balancer {
@@ -227,7 +234,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
       io: deps.io,
       state: () => state.value,
       router: (pool: string) => routes(pool),
-      door: createDoors<C>({ preread$: (client) => deps.io.preread$(client), now: deps.now }),
+      door: createDoors<C>({ preread$: (client) => deps.io.preread$(client), now: deps.now }, deps.door),
       cut: (closed: ConnClosed) => cut.next(closed),
       now: deps.now,
       connectionCap: deps.connectionCap ?? Infinity,
