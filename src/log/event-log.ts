@@ -6,7 +6,10 @@ import type { Logger } from './logger.js';
  * Writes each balancer event as the record interface.md names: `listening` (with its
  * pool, at every level, `-q` included) and `connection closed` at info, the per-attempt
  * trail at debug (`-v`), so one connection can be followed from accept to close;
- * `backend state` at info, one per status change of a backend, with its cause. A UDP
+ * `backend state` at info, one per status change of a backend, with its cause. Clients
+ * held to `connection_rate_per_client` make a `rate limited` warning, the first of a
+ * listener at once, then at most one a minute with a count (and each refused connection
+ * its `connection closed` record at info). A UDP
  * session ends with `session closed` (its datagram counts too); dropped datagrams make
  * one `datagrams dropped` warning per listener and reason per sweep, at most one a
  * second. Each reload makes one `config reloaded` record listing what changed, or one
@@ -69,6 +72,9 @@ export function logEvent(log: Logger, event: BalancerEvent): void {
         route: event.route,
         unique_id: event.uniqueId,
       });
+      return;
+    case 'rate-limited':
+      log.warn('rate limited', { listener: event.listener, client: event.client, count: event.count });
       return;
     case 'udp-dropped':
       log.warn('datagrams dropped', { listener: event.listener, reason: event.reason, datagrams: event.datagrams, bytes: event.bytes });

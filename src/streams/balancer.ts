@@ -40,6 +40,7 @@ import type {
   ConnEvent,
   ListenerReport,
   PolicyFailed,
+  RateLimited,
   ReloadFailed,
   SourceFailed,
   StateEvent,
@@ -69,7 +70,7 @@ export interface ConfigReloaded {
 }
 
 /** Everything the balancer reports, for logs, the admin API and metrics. */
-export type BalancerEvent = ConnEvent | ListenerReport | BackendStateChanged | UdpDropped | ConfigReloaded | ReloadFailed | PolicyFailed | StateEventDropped | SourceFailed;
+export type BalancerEvent = ConnEvent | ListenerReport | BackendStateChanged | UdpDropped | ConfigReloaded | ReloadFailed | PolicyFailed | RateLimited | StateEventDropped | SourceFailed;
 
 export interface BalancerSources {
   /**
@@ -181,6 +182,8 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
     const changes = new Subject<BackendStateChanged>();
     // What a policy let down: every one is counted in the state, and logged throttled.
     const policyFailures = new Subject<PolicyFailed>();
+    // Connections refused for a client's rate: each has its record, and the log a throttled warning.
+    const rateLimited = new Subject<ConnClosed>();
     // Events that could not be folded, and sources that failed: reported, not fatal.
     const notices = new Subject<StateEventDropped | SourceFailed>();
     // A fold that failed on an event the state cannot do without: events$ errors with it.
@@ -242,6 +245,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
 
     const feed = (event: BalancerEvent): void => {
       if (isStateEvent(event)) feedback.next(event);
+      if (event.type === 'conn-closed' && event.reason === 'rate_limit') rateLimited.next(event);
     };
     // A connection's trail (opened, attempt, failed, connected) is reported only when
     // asked for; its record at the end always is.
@@ -317,6 +321,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
         complete: () => {
           changes.complete();
           policyFailures.complete();
+          rateLimited.complete();
           notices.complete();
           fatal.complete();
         },
@@ -345,7 +350,13 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
       throttleByKey((f) => `${f.pool}\n${f.kind}`, POLICY_REPORT_WINDOW_MS),
       map(({ value, count }): PolicyFailed => (count === 1 ? value : { ...value, count })),
     );
-    return merge(changes, traffic$, commits$, policyReports$, notices, fatal).pipe(
+    // A client held to its rate makes one warning a minute per listener, with a count: per
+    // listener rather than per client, so many greedy addresses still make one line a minute.
+    const rateReports$ = rateLimited.pipe(
+      throttleByKey((closed) => closed.listener, RATE_LIMIT_REPORT_WINDOW_MS),
+      map(({ value, count }): RateLimited => ({ type: 'rate-limited', listener: value.listener, client: value.client, count })),
+    );
+    return merge(changes, traffic$, commits$, policyReports$, rateReports$, notices, fatal).pipe(
       finalize(() => {
         sockets.closeAll();
         routingSubscription.unsubscribe();
@@ -361,6 +372,8 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
 const OPTIONAL_SOURCE_RETRY_MS = 1000;
 /** At most one log record per pool, policy failure kind and this long. */
 const POLICY_REPORT_WINDOW_MS = 60_000;
+/** At most one `rate limited` warning per listener and this long. */
+const RATE_LIMIT_REPORT_WINDOW_MS = 60_000;
 
 /** Stands for a UDP listener in the listener set; `ended$` says it was replaced or stopped. */
 interface UdpListenerToken<L> {
@@ -384,7 +397,7 @@ function accepts$<C, L>(slot: Slot<C, L>): Observable<ListenEvent<C>> {
 
 /** What traffic reports that the state folds: everything but the state's own reports and reload outcomes. */
 function isStateEvent(event: BalancerEvent): event is BalancerEvent & StateEvent {
-  return event.type !== 'backend-state' && event.type !== 'reloaded' && event.type !== 'state-event-dropped' && event.type !== 'source-failed';
+  return event.type !== 'backend-state' && event.type !== 'reloaded' && event.type !== 'state-event-dropped' && event.type !== 'source-failed' && event.type !== 'rate-limited';
 }
 
 function listeningOf<C, L>(slot: Slot<C, L>): ListenerReport {
