@@ -13,7 +13,7 @@ set -euo pipefail
 
 needs=(
   nginx:nginx redis-server:redis-server redis-cli:redis-tools redis-benchmark:redis-tools
-  iperf3:iperf3 wrk:wrk curl:curl taskset:util-linux
+  iperf3:iperf3 wrk:wrk curl:curl taskset:util-linux openssl:openssl
 )
 dry_run=false
 if [ "${1:-}" = "--dry-run" ]; then
