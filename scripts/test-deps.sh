@@ -14,7 +14,7 @@ set -euo pipefail
 
 needs=(
   nginx:nginx redis-server:redis-server redis-cli:redis-tools redis-benchmark:redis-tools
-  iperf3:iperf3 wrk:wrk curl:curl taskset:util-linux haproxy:haproxy
+  iperf3:iperf3 wrk:wrk curl:curl taskset:util-linux haproxy:haproxy openssl:openssl
   /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream
 )
 dry_run=false

@@ -44,3 +44,17 @@ export {
 } from './streams/udp/sessions.js';
 export type * from './streams/udp/events.js';
 export { healthProbe$ } from './io/health-probe.js';
+export { type Arrival, type Door, type DoorIo, type DoorRefusal, arrivalOf } from './streams/door/arrival.js';
+export { type DoorStage, createDoors } from './streams/door/door.js';
+export { accessList } from './streams/door/access-list.js';
+export { clientRate } from './streams/door/client-rate.js';
+export { clientHello, HELLO_READ_LIMIT } from './streams/door/client-hello.js';
+export { clientCount } from './streams/door/client-count.js';
+export { route } from './streams/door/route.js';
+export { addressList } from './streams/door/cidr.js';
+export { serverNames } from './streams/door/server-names.js';
+export { rateState, MAX_TRACKED_CLIENTS, type RateState } from './streams/door/rate.js';
+export type { ClientCounts } from './streams/door/client-counts.js';
+export { ClientHelloReader, type ClientHelloResult } from './wire/client-hello.js';
+export { loadConfigFile } from './config/load.js';
+export { resolveConfig } from './config/resolve.js';

@@ -4,7 +4,8 @@ import type { StatusView } from './types.js';
 
 /**
  * `GET /status`, read from the backend-state stream's latest state: every listener with
- * its connections open, and every pool with its backends. A listener, pool or backend
+ * its connections open and those it turned away (by reason: `denied`, `rate_limit`, ...),
+ * and every pool with its backends. A listener, pool or backend
  * that left the config but still has connections open is shown until they close (a
  * backend as `draining`).
  */
@@ -16,6 +17,7 @@ export function statusView(state: BalancerState): StatusView {
       address: l.address ?? formatHostPort(l.config.bind.host, l.config.bind.port),
       pool: l.config.pool,
       active: l.active,
+      rejected: l.rejected,
     })),
     pools: Object.values(state.pools).map((p) => ({
       name: p.config.name,

@@ -15,6 +15,8 @@ export interface StatusView {
     readonly address: string;
     readonly pool: string;
     readonly active: number;
+    /** Connections (or UDP sessions) turned away before reaching a backend, by reason, as `rxlb_connections_rejected_total` counts them. */
+    readonly rejected: Readonly<Record<string, number>>;
   }[];
   readonly pools: readonly {
     readonly name: string;

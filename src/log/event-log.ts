@@ -7,8 +7,10 @@ import type { Logger } from './logger.js';
  * pool, at every level, `-q` included) and `connection closed` at info, the per-attempt
  * trail at debug (`-v`), so one connection can be followed from accept to close;
  * `backend state` at info, one per status change of a backend, with its cause. A bad
- * PROXY header makes a `bad PROXY header` warning, the first of a listener at once and
- * then at most one a minute with a count, so a scanner cannot flood the log with them. A UDP
+ * PROXY header makes a `bad PROXY header` warning, and a client held to
+ * `connection_rate_per_client` a `rate limited` warning: each the first of a listener at
+ * once, then at most one a minute with a count, so a scanner or a greedy client cannot
+ * flood the log (each refused connection still has its `connection closed` record). A UDP
  * session ends with `session closed` (its datagram counts too); dropped datagrams make
  * one `datagrams dropped` warning per listener and reason per sweep, at most one a
  * second. Each reload makes one `config reloaded` record listing what changed, or one
@@ -75,6 +77,8 @@ export function logEvent(log: Logger, event: BalancerEvent): void {
       return;
     case 'bad-header':
       log.warn('bad PROXY header', { listener: event.listener, peer: event.peer, detail: event.detail, count: event.count });
+    case 'rate-limited':
+      log.warn('rate limited', { listener: event.listener, client: event.client, count: event.count });
       return;
     case 'udp-dropped':
       log.warn('datagrams dropped', { listener: event.listener, reason: event.reason, datagrams: event.datagrams, bytes: event.bytes });

@@ -29,7 +29,7 @@ import { throttleByKey } from '../operators/throttle-by-key.js';
 import { builtinPolicies } from '../operators/policies/registry.js';
 import type { PolicyFactory } from '../operators/policies/types.js';
 import { connection$ } from './tcp/connection.js';
-import { createDoors } from './door/door.js';
+import { type DoorStage, createDoors } from './door/door.js';
 import { type ConfigChange, socketOf } from './reload/config-diff.js';
 import type { ConfigProposal } from './reload/proposal.js';
 import type {
@@ -41,6 +41,7 @@ import type {
   ConnEvent,
   ListenerReport,
   PolicyFailed,
+  RateLimited,
   ReloadFailed,
   SourceFailed,
   StateEvent,
@@ -79,6 +80,7 @@ export type BalancerEvent =
   | ReloadFailed
   | PolicyFailed
   | BadHeader
+  | RateLimited
   | StateEventDropped
   | SourceFailed;
 
@@ -120,6 +122,13 @@ export interface BalancerDeps<C, U, L = unknown, S = unknown> {
    * asks for them only when its log level shows them.
    */
   readonly trail?: boolean;
+  /**
+   * A door stage of your own for each TCP listener (or undefined for none): an operator
+   * on each connection's arrival, after the access lists, the rate and the ClientHello,
+   * before the per-client count and the routes. It may refuse an arrival or note what
+   * it learned; it must emit exactly one arrival per arrival.
+   */
+  readonly door?: DoorStage<C>;
 }
 
 export interface Balancer {
@@ -187,6 +196,8 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
     const policyFailures = new Subject<PolicyFailed>();
     // Connections refused for a bad PROXY header: each has its record, and the log a throttled warning.
     const badHeaders = new Subject<ConnClosed>();
+    // Connections refused for a client's rate: each has its record, and the log a throttled warning.
+    const rateLimited = new Subject<ConnClosed>();
     // Events that could not be folded, and sources that failed: reported, not fatal.
     const notices = new Subject<StateEventDropped | SourceFailed>();
     // A fold that failed on an event the state cannot do without: events$ errors with it.
@@ -240,7 +251,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
       io: deps.io,
       state: () => state.value,
       router: (pool: string) => routes(pool),
-      door: createDoors<C>({ preread$: (client) => deps.io.preread$(client), now: deps.now }),
+      door: createDoors<C>({ preread$: (client) => deps.io.preread$(client), now: deps.now }, deps.door),
       cut: (closed: ConnClosed) => cut.next(closed),
       now: deps.now,
       connectionCap: deps.connectionCap ?? Infinity,
@@ -249,6 +260,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
     const feed = (event: BalancerEvent): void => {
       if (isStateEvent(event)) feedback.next(event);
       if (event.type === 'conn-closed' && event.reason === 'bad_header') badHeaders.next(event);
+      if (event.type === 'conn-closed' && event.reason === 'rate_limit') rateLimited.next(event);
     };
     // A connection's trail (opened, attempt, failed, connected) is reported only when
     // asked for; its record at the end always is.
@@ -325,6 +337,7 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
           changes.complete();
           policyFailures.complete();
           badHeaders.complete();
+          rateLimited.complete();
           notices.complete();
           fatal.complete();
         },
@@ -358,7 +371,13 @@ export function createBalancer<C, U, L = unknown, S = unknown>(sources: Balancer
       throttleByKey((closed) => closed.listener, BAD_HEADER_REPORT_WINDOW_MS),
       map(({ value, count }): BadHeader => ({ type: 'bad-header', listener: value.listener, peer: value.client, detail: value.detail ?? '', count })),
     );
-    return merge(changes, traffic$, commits$, policyReports$, badHeaderReports$, notices, fatal).pipe(
+    // A client held to its rate makes one warning a minute per listener, with a count: per
+    // listener rather than per client, so many greedy addresses still make one line a minute.
+    const rateReports$ = rateLimited.pipe(
+      throttleByKey((closed) => closed.listener, RATE_LIMIT_REPORT_WINDOW_MS),
+      map(({ value, count }): RateLimited => ({ type: 'rate-limited', listener: value.listener, client: value.client, count })),
+    );
+    return merge(changes, traffic$, commits$, policyReports$, badHeaderReports$, rateReports$, notices, fatal).pipe(
       finalize(() => {
         sockets.closeAll();
         routingSubscription.unsubscribe();
@@ -376,6 +395,8 @@ const OPTIONAL_SOURCE_RETRY_MS = 1000;
 const POLICY_REPORT_WINDOW_MS = 60_000;
 /** At most one `bad PROXY header` warning per listener and this long. */
 const BAD_HEADER_REPORT_WINDOW_MS = 60_000;
+/** At most one `rate limited` warning per listener and this long. */
+const RATE_LIMIT_REPORT_WINDOW_MS = 60_000;
 
 /** Stands for a UDP listener in the listener set; `ended$` says it was replaced or stopped. */
 interface UdpListenerToken<L> {
@@ -399,7 +420,14 @@ function accepts$<C, L>(slot: Slot<C, L>): Observable<ListenEvent<C>> {
 
 /** What traffic reports that the state folds: everything but the state's own reports and reload outcomes. */
 function isStateEvent(event: BalancerEvent): event is BalancerEvent & StateEvent {
-  return event.type !== 'backend-state' && event.type !== 'reloaded' && event.type !== 'state-event-dropped' && event.type !== 'source-failed' && event.type !== 'bad-header';
+  return (
+    event.type !== 'backend-state' &&
+    event.type !== 'reloaded' &&
+    event.type !== 'state-event-dropped' &&
+    event.type !== 'source-failed' &&
+    event.type !== 'bad-header' &&
+    event.type !== 'rate-limited'
+  );
 }
 
 function listeningOf<C, L>(slot: Slot<C, L>): ListenerReport {

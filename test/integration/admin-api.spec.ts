@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { adminBase, expectAgreement, parsePrometheus, post, request, samples, scrape, status, value, waitForCount } from './admin-harness.js';
+import { adminBase, expectAgreement, parsePrometheus, rejected, post, request, samples, scrape, status, value, waitForCount } from './admin-harness.js';
 import { type LogRecord, type Rxlb, connect, listeningPort, named, pattern, readLine, refusedPort, startRxlb, testServers, writeTemp } from './harness.js';
 import { startUdpServer, udpEcho } from './udp-harness.js';
 
@@ -337,8 +337,8 @@ describe('admin API: /status', () => {
       const count = (address: string, n: { held: number; done: number }): number => (address === heldAddress ? n.held : 0) + (address === doneAddress ? n.done : 0);
       expect(view).toStrictEqual({
         listeners: [
-          { name: 'web', protocol: 'tcp', address: `127.0.0.1:${webPort}`, pool: 'web', active: 1 },
-          { name: 'dns', protocol: 'udp', address: `127.0.0.1:${dnsPort}`, pool: 'resolvers', active: 0 },
+          { name: 'web', protocol: 'tcp', address: `127.0.0.1:${webPort}`, pool: 'web', active: 1, rejected: rejected() },
+          { name: 'dns', protocol: 'udp', address: `127.0.0.1:${dnsPort}`, pool: 'resolvers', active: 0, rejected: rejected() },
         ],
         pools: [
           {

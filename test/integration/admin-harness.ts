@@ -277,12 +277,15 @@ function checkStatusShape(body: unknown): void {
   };
   const root = object(body, ['listeners', 'pools'], 'status');
   list(root.listeners, 'listeners').forEach((l, i) => {
-    const listener = object(l, ['name', 'protocol', 'address', 'pool', 'active'], `listeners[${i}]`);
+    const listener = object(l, ['name', 'protocol', 'address', 'pool', 'active', 'rejected'], `listeners[${i}]`);
     expect(listener.name).toBeTypeOf('string');
     expect(['tcp', 'udp']).toContain(listener.protocol);
     expect(listener.address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/); // the real port, never 0
     expect(listener.pool).toBeTypeOf('string');
     count(listener.active, `listeners[${i}].active`);
+    const reasons = ['no_backend', 'limit', 'denied', 'rate_limit', 'bad_header', 'preread_timeout', 'no_route', 'queue_timeout'];
+    const rejected = object(listener.rejected, reasons, `listeners[${i}].rejected`);
+    for (const reason of reasons) count(rejected[reason], `listeners[${i}].rejected.${reason}`);
   });
   list(root.pools, 'pools').forEach((p, i) => {
     const pool = object(p, ['name', 'policy', 'backends'], `pools[${i}]`);
@@ -309,7 +312,12 @@ function checkStatusShape(body: unknown): void {
  */
 export function expectAgreement(view: StatusView, metrics: Metrics): void {
   const udp = new Set(view.listeners.filter((l) => l.protocol === 'udp').map((l) => l.name));
-  for (const l of view.listeners) expect(value(metrics, 'rxlb_listener_connections_active', { listener: l.name }), `listener ${l.name}`).toBe(l.active);
+  for (const l of view.listeners) {
+    expect(value(metrics, 'rxlb_listener_connections_active', { listener: l.name }), `listener ${l.name}`).toBe(l.active);
+    for (const [reason, count] of Object.entries(l.rejected)) {
+      expect(value(metrics, 'rxlb_connections_rejected_total', { listener: l.name, reason }), `listener ${l.name} rejected ${reason}`).toBe(count);
+    }
+  }
   for (const p of view.pools) {
     for (const b of p.backends) {
       const labels = { pool: p.name, backend: b.address };
@@ -323,6 +331,11 @@ export function expectAgreement(view: StatusView, metrics: Metrics): void {
       expect(value(metrics, 'rxlb_backend_up', labels), `${where} up`).toBe(b.state === 'up' ? 1 : 0);
     }
   }
+}
+
+/** A listener's `rejected` in /status with nothing turned away, or with the counts given. */
+export function rejected(counts: Partial<Record<string, number>> = {}): Record<string, number> {
+  return { no_backend: 0, limit: 0, denied: 0, rate_limit: 0, bad_header: 0, preread_timeout: 0, no_route: 0, queue_timeout: 0, ...counts };
 }
 
 /** Waits until `n` records match (already seen or still to come), and returns them all. */

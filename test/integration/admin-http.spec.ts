@@ -7,7 +7,7 @@ import { ListenError } from '../../src/errors.js';
 import { adminServer$ } from '../../src/io/admin-http.js';
 
 const STATUS: StatusView = {
-  listeners: [{ name: 'web', protocol: 'tcp', address: '127.0.0.1:7070', pool: 'web', active: 1 }],
+  listeners: [{ name: 'web', protocol: 'tcp', address: '127.0.0.1:7070', pool: 'web', active: 1, rejected: { no_backend: 0, denied: 2 } }],
   pools: [{ name: 'web', policy: 'round-robin', backends: [{ address: '127.0.0.1:8080', state: 'up', weight: 1, active: 1, total: 4, failures: 0 }] }],
 };
 const PROM_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

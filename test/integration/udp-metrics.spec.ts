@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Metrics, adminBase, expectAgreement, scrape, status, value, waitForCount } from './admin-harness.js';
+import { type Metrics, adminBase, expectAgreement, rejected, scrape, status, value, waitForCount } from './admin-harness.js';
 import { type LogRecord, killAll, listeningPort, pattern, startRxlb, writeTemp } from './harness.js';
 import { type UdpClient, type UdpServer, startUdpServer, udpClient } from './udp-harness.js';
 
@@ -102,7 +102,7 @@ describe('UDP metrics', () => {
     expect(perBackend.map((s) => s.active).sort()).toEqual([2, 3]);
     expect(perBackend.map((s) => s.sessions)).toEqual(perBackend.map((s) => s.active));
     expect(value(open, 'rxlb_listener_connections_active', { listener: 'udp' })).toBe(K);
-    expect(openView.listeners).toEqual([{ name: 'udp', protocol: 'udp', address: `127.0.0.1:${port}`, pool: 'p', active: K }]);
+    expect(openView.listeners).toEqual([{ name: 'udp', protocol: 'udp', address: `127.0.0.1:${port}`, pool: 'p', active: K, rejected: rejected() }]);
     expectAgreement(openView, open);
 
     // after session_timeout: every session ends, each with its own record

@@ -143,6 +143,14 @@ const LISTENER_FIELDS: Fields<ListenerConfig> = [
   ['maxConnections', 'max_connections'],
   ['sessionTimeoutMs', 'session_timeout'],
   ['maxSessions', 'max_sessions'],
+  ['prereadTimeoutMs', 'preread_timeout'],
+  ['proxyProtocol', 'proxy_protocol'],
+  ['proxyTrusted', 'proxy_trusted'],
+  ['allow', 'allow'],
+  ['deny', 'deny'],
+  ['maxConnectionsPerClient', 'max_connections_per_client'],
+  ['connectionRatePerClient', 'connection_rate_per_client'],
+  ['routes', 'route'],
 ];
 const POOL_FIELDS: Fields<PoolConfig> = [
   ['policy', 'policy'],
@@ -150,7 +158,8 @@ const POOL_FIELDS: Fields<PoolConfig> = [
   ['idleTimeoutMs', 'idle_timeout'],
   ['retries', 'retries'],
   ['onNoBackend', 'on_no_backend'],
-  ['health', 'health'],
+  ['proxyProtocol', 'proxy_protocol'],
+  ['health', 'health'], // send_proxy included
   ['passive', 'passive'],
 ];
 const BACKEND_FIELDS: Fields<BackendConfig> = [
@@ -168,7 +177,11 @@ function changedFields<T>(before: T, after: T, fields: Fields<T>): string[] {
   return fields.filter(([key]) => !sameValue(before[key], after[key])).map(([, name]) => name);
 }
 
-/** Config values are plain data (numbers, strings, arrays and objects of them). */
+/**
+ * Config values are plain data (numbers, strings, arrays and objects of them); a compiled
+ * list (addresses, server names) compares by its `entries`, as JSON leaves out its
+ * `matches` function.
+ */
 function sameValue(a: unknown, b: unknown): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
 }

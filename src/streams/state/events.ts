@@ -193,6 +193,18 @@ export interface BadHeader {
   readonly count: number;
 }
 
+/**
+ * Connections a listener refused for `connection_rate_per_client` (`rate_limit`): the log
+ * hears the first of a listener at once, then one a minute with `count` saying how many
+ * it stands for, naming the last client refused.
+ */
+export interface RateLimited {
+  readonly type: 'rate-limited';
+  readonly listener: string;
+  readonly client: string;
+  readonly count: number;
+}
+
 /** The events the backend-state reducer folds. */
 export type StateEvent =
   | ConfigApplied

@@ -3,7 +3,7 @@ import { handleAdmin } from '../../../src/admin/routes.js';
 import type { ActionResult, AdminHandlers, AdminResponse, BackendAction, ReloadResult, StatusView } from '../../../src/admin/types.js';
 
 const STATUS: StatusView = {
-  listeners: [{ name: 'web', protocol: 'tcp', address: '127.0.0.1:7070', pool: 'web', active: 2 }],
+  listeners: [{ name: 'web', protocol: 'tcp', address: '127.0.0.1:7070', pool: 'web', active: 2, rejected: { no_backend: 0, rate_limit: 4 } }],
   pools: [
     {
       name: 'web',

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../../src/config/types.js';
 import { type ConfigChange, configChanges, describeChange, diffConfigs, socketOf } from '../../../../src/streams/reload/config-diff.js';
+import { addressList } from '../../../../src/streams/door/cidr.js';
+import { serverNames } from '../../../../src/streams/door/server-names.js';
 import { testScheduler } from '../../helpers.js';
 import { backend, config, listener, pool } from '../../fixtures.js';
 
@@ -62,6 +64,41 @@ describe('diffConfigs', () => {
       { kind: 'listener', change: 'removed', name: 'dns', at: 'udp 127.0.0.1:5353' },
       { kind: 'pool', change: 'changed', name: 'web', fields: ['health'] },
     ]);
+  });
+
+  it('lists every door key of a listener and the PROXY keys of a pool by their names in the file', () => {
+    const route = (pool: string, names: string[]) => ({ sni: serverNames(names), alpn: undefined, source: undefined, pool });
+    const edge = listener({ routes: [route('web', ['a.example'])], needsClientHello: true });
+    const before = config([pool([backend('10.0.0.1:80')])], [edge]);
+    const after = config(
+      [pool([backend('10.0.0.1:80')], { proxyProtocol: 'v2' })],
+      [
+        listener({
+          routes: [route('web', ['b.example'])],
+          needsClientHello: true,
+          prereadTimeoutMs: 1000,
+          proxyProtocol: 'accept',
+          proxyTrusted: addressList(['10.0.0.0/8']),
+          allow: addressList(['192.0.2.0/24']),
+          deny: addressList(['192.0.2.7']),
+          maxConnectionsPerClient: 4,
+          connectionRatePerClient: { count: 20, perMs: 1000 },
+        }),
+      ],
+    );
+    expect(diffConfigs(before, after).map(describeChange)).toEqual([
+      'listener changed: front tcp 127.0.0.1:7070 (preread_timeout, proxy_protocol, proxy_trusted, allow, deny, max_connections_per_client, connection_rate_per_client, route)',
+      'pool changed: web (proxy_protocol)',
+    ]);
+    // the lists compare by their entries: the same lists compiled again are no change
+    const again = config([pool([backend('10.0.0.1:80')], { proxyProtocol: 'v2' })], [{ ...after.listeners[0]!, routes: [route('web', ['B.example'])], allow: addressList(['192.0.2.0/24']) }]);
+    expect(diffConfigs(after, again)).toEqual([]);
+    // a new rate, a route's pool, and a pool's health checks that start sending the header
+    const health = { kind: 'tcp' as const, port: undefined, path: '/', expectStatus: [], intervalMs: 5000, timeoutMs: 2000, rise: 2, fall: 3, sendProxy: false };
+    const checked = config([pool([backend('10.0.0.1:80')], { proxyProtocol: 'v2', health })], [{ ...after.listeners[0]!, connectionRatePerClient: { count: 20, perMs: 60_000 } }]);
+    const sending = config([pool([backend('10.0.0.1:80')], { proxyProtocol: 'v2', health: { ...health, sendProxy: true } })], [{ ...after.listeners[0]!, routes: [route('api', ['b.example'])] }]);
+    expect(diffConfigs(after, checked).map(describeChange)).toEqual(['listener changed: front tcp 127.0.0.1:7070 (connection_rate_per_client)', 'pool changed: web (health)']);
+    expect(diffConfigs(checked, sending).map(describeChange)).toEqual(['listener changed: front tcp 127.0.0.1:7070 (connection_rate_per_client, route)', 'pool changed: web (health)']);
   });
 
   it('lists a new admin token, which a reload applies, apart from a new admin address, which needs a restart', () => {
