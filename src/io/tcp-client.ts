@@ -76,10 +76,11 @@ export function tcpClientGone$(socket: net.Socket): Observable<void> {
 }
 
 /**
- * A client's bytes as they arrive, for the door (a PROXY header, a ClientHello). Reading
- * puts the socket in flowing mode; teardown takes the listeners off and pauses it, so
- * what comes next waits in the socket for the copy. Completes at the client's FIN, or at
- * once if it came already. A reset is not reported here: the connection's watch sees it.
+ * A client's bytes as they arrive, for the door (a PROXY header, a ClientHello). It reads
+ * in paused mode, at 'readable', as the set-up watch listens there too (a 'readable'
+ * listener stops 'data' from flowing). It stops reading the moment it is unsubscribed,
+ * so what comes next waits in the socket for the copy. Completes at the client's FIN, or
+ * at once if it came already. A reset is not reported here: the connection's watch sees it.
  */
 export function tcpPreread$(socket: net.Socket): Observable<Buffer> {
   return new Observable<Buffer>((subscriber) => {
@@ -87,13 +88,14 @@ export function tcpPreread$(socket: net.Socket): Observable<Buffer> {
       subscriber.complete();
       return undefined;
     }
-    const onData = (chunk: Buffer): void => subscriber.next(chunk);
-    const onEnd = (): void => subscriber.complete();
-    socket.on('data', onData).on('end', onEnd);
-    return () => {
-      socket.off('data', onData).off('end', onEnd);
-      socket.pause();
+    const onReadable = (): void => {
+      let chunk: Buffer | null;
+      while (!subscriber.closed && (chunk = socket.read() as Buffer | null) !== null) subscriber.next(chunk);
     };
+    const onEnd = (): void => subscriber.complete();
+    socket.on('readable', onReadable).on('end', onEnd);
+    onReadable(); // bytes that came before the door looked wait in the socket
+    return () => socket.off('readable', onReadable).off('end', onEnd);
   });
 }
 

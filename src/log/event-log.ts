@@ -77,6 +77,7 @@ export function logEvent(log: Logger, event: BalancerEvent): void {
       return;
     case 'bad-header':
       log.warn('bad PROXY header', { listener: event.listener, peer: event.peer, detail: event.detail, count: event.count });
+      return;
     case 'rate-limited':
       log.warn('rate limited', { listener: event.listener, client: event.client, count: event.count });
       return;
