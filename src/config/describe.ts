@@ -42,7 +42,8 @@ function describeListener(listener: ListenerConfig, config: Config): string {
   if (config.layout === 'targets' && formatEndpoint(listener.bind) === formatEndpoint(TARGETS_DEFAULT_LISTEN)) {
     line += ' (the targets layout default; --listen sets another)';
   }
-  line += listener.pool === '' ? ' -> no pool (a connection no route matches is closed)' : ` -> pool ${listener.pool}`;
+  const unrouted = listener.protocol === 'udp' ? 'a client no route matches has its datagrams dropped' : 'a connection no route matches is closed';
+  line += listener.pool === '' ? ` -> no pool (${unrouted})` : ` -> pool ${listener.pool}`;
   line += `, max_connections ${limit(listener.maxConnections)}`;
   if (listener.protocol === 'udp') {
     line += `, session_timeout ${formatDuration(listener.sessionTimeoutMs)}, max_sessions ${limit(listener.maxSessions)}`;

@@ -227,3 +227,44 @@ function answerDns(query: Buffer, address: string): Buffer | undefined {
   address.split('.').forEach((octet, i) => answer.writeUInt8(Number(octet), 12 + i));
   return Buffer.concat([header, question, answer]);
 }
+
+describe('UDP at the door: allow, deny and routes on source', () => {
+  it('sends a client to the route that takes it, drops a denied one and an unrouted one with their reasons, and opens no session for them', async () => {
+    const tagged = (tag: string) => (data: Buffer) => Buffer.concat([Buffer.from(tag), data]);
+    const plain = await udpServer(tagged('p:'));
+    const office = await udpServer(tagged('office:'));
+    const rxlb = startRxlb([
+      '-c',
+      file(
+        [
+          '[[listener]]\nname = "routed"\nbind = "127.0.0.1:0"\nprotocol = "udp"\npool = "p"',
+          '[[listener.route]]\nsource = ["127.0.0.1"]\npool = "office"',
+          '[[listener]]\nname = "shut"\nbind = "127.0.0.1:0"\nprotocol = "udp"\npool = "p"\ndeny = ["127.0.0.1"]',
+          '[[listener]]\nname = "nowhere"\nbind = "127.0.0.1:0"\nprotocol = "udp"',
+          '[[listener.route]]\nsource = ["10.0.0.0/8"]\npool = "office"',
+          `[[pool.p.backend]]\naddress = "${plain.address}"`,
+          `[[pool.office.backend]]\naddress = "${office.address}"`,
+          '',
+        ].join('\n'),
+      ),
+    ]);
+    const ports = { routed: await listeningPort(rxlb, 'routed'), shut: await listeningPort(rxlb, 'shut'), nowhere: await listeningPort(rxlb, 'nowhere') };
+
+    const routed = await udpClient(ports.routed);
+    const { reply } = await routed.ask(Buffer.from('q1'), () => true);
+    expect(reply.toString()).toBe('office:q1');
+
+    const shut = await udpClient(ports.shut);
+    const nowhere = await udpClient(ports.nowhere);
+    await Promise.all([shut.ask(Buffer.from('no'), () => true, { tries: 1 }).catch(() => undefined), nowhere.ask(Buffer.from('nope'), () => true, { tries: 1 }).catch(() => undefined)]);
+    const denied = await rxlb.waitFor((r) => r.msg === 'datagrams dropped' && r.listener === 'shut');
+    const unrouted = await rxlb.waitFor((r) => r.msg === 'datagrams dropped' && r.listener === 'nowhere');
+    expect(denied).toMatchObject({ level: 'warn', reason: 'denied', datagrams: 1, bytes: 2 });
+    expect(unrouted).toMatchObject({ level: 'warn', reason: 'no_route', datagrams: 1, bytes: 4 });
+    await Promise.all([routed.close(), shut.close(), nowhere.close()]);
+
+    expect(await rxlb.stop()).toBe(0);
+    expect(plain.peers().size).toBe(0);
+    expect(sessionsClosed(rxlb.records).map((r) => `${r.listener} ${r.backend}`)).toEqual([`routed ${office.address}`]);
+  });
+});

@@ -17,11 +17,11 @@ import type { Arrival } from './arrival.js';
  * first in a door: a scan from a denied network costs an accept and a close.
  */
 export function accessList<C>(lists: Pick<ListenerConfig, 'allow' | 'deny'>): MonoTypeOperatorFunction<Arrival<C>> {
+  return map((arrival) => (arrival.refused !== undefined || admits(lists, arrival.client.address) ? arrival : { ...arrival, refused: 'denied' }));
+}
+
+/** Whether a listener's `deny` and `allow` let this client address in: a tcp door's check, and a udp listener's. */
+export function admits(lists: Pick<ListenerConfig, 'allow' | 'deny'>, address: string): boolean {
   const { allow, deny } = lists;
-  return map((arrival) => {
-    if (arrival.refused !== undefined) return arrival;
-    const address = arrival.client.address;
-    if (deny?.matches(address) || (allow !== undefined && !allow.matches(address))) return { ...arrival, refused: 'denied' };
-    return arrival;
-  });
+  return !(deny?.matches(address) ?? false) && (allow === undefined || allow.matches(address));
 }

@@ -278,5 +278,6 @@ export function udpListener$<L, S>(listener$: Observable<ListenerConfig>, ctx: U
 }
 
 function settingsOf(listener: ListenerConfig): SessionSettings {
-  return { listener: listener.name, pool: listener.pool, timeoutMs: listener.sessionTimeoutMs, maxSessions: listener.maxSessions };
+  const { allow, deny, routes, pool } = listener;
+  return { listener: listener.name, pool, allow, deny, routes, timeoutMs: listener.sessionTimeoutMs, maxSessions: listener.maxSessions };
 }

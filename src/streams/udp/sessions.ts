@@ -1,15 +1,18 @@
 import type { ConnectFailureReason } from '../../errors.js';
 import type { ClientAddress } from '../../operators/policies/types.js';
 import type { ConnAttempt, ConnClosed, ConnEvent, ConnFailed } from '../state/events.js';
+import { type UdpDoor, udpPoolFor } from './door.js';
 import type { DropReason, UdpDropped } from './events.js';
 import { SessionMap } from './session-map.js';
 
-/** What one UDP listener's sessions are bound by: its config in force, which a reload can change. */
-export interface SessionSettings {
+/**
+ * What one UDP listener's sessions are bound by: its config in force, which a reload can
+ * change. New sessions pick from `pool`, or the pool of the first route on `source` that
+ * takes their client; `allow` and `deny` say who may open one.
+ */
+export interface SessionSettings extends UdpDoor {
   /** The name new sessions are recorded under. */
   readonly listener: string;
-  /** The pool new sessions pick from. */
-  readonly pool: string;
   /** A session with no datagram either way for this long ends. */
   readonly timeoutMs: number;
   /** At most this many sessions at once; 0 = unlimited. */
@@ -170,6 +173,8 @@ const NO_DROPS: Readonly<Record<DropReason, DropCount>> = Object.freeze({
   backlog: { datagrams: 0, bytes: 0 },
   error: { datagrams: 0, bytes: 0 },
   too_large: { datagrams: 0, bytes: 0 },
+  denied: { datagrams: 0, bytes: 0 },
+  no_route: { datagrams: 0, bytes: 0 },
 });
 
 const NOTHING: readonly SessionEffect[] = Object.freeze([]);
@@ -245,7 +250,10 @@ function fromClient(table: SessionTable, key: string, client: ClientAddress, dat
     return { table: record(table, session, at, true, data.byteLength), effects: [{ type: 'forward', upstream: session.upstream!, data, header: session.header }] };
   }
   if (session === undefined) {
-    const { maxSessions, listener, pool } = table.settings;
+    const door = udpPoolFor(table.settings, client.address);
+    if ('drop' in door) return { table: drop(table, door.drop, 1, data.byteLength), effects: NOTHING };
+    const { maxSessions, listener } = table.settings;
+    const { pool } = door;
     if (!room || (maxSessions > 0 && table.sessions.size >= maxSessions)) return { table: drop(table, 'limit', 1, data.byteLength), effects: NOTHING };
     const id = table.nextId;
     const opened: Session = {
@@ -277,8 +285,10 @@ function fromClient(table: SessionTable, key: string, client: ClientAddress, dat
   }
   if (session.phase === 'failed') {
     // It has no backend to stay on: it picks from the pool in force, where the backends
-    // that failed it in another pool mean nothing.
-    const { pool } = table.settings;
+    // that failed it in another pool mean nothing; a reload may have shut it out since.
+    const door = udpPoolFor(table.settings, client.address);
+    if ('drop' in door) return { table: drop(table, door.drop, 1, data.byteLength), effects: NOTHING };
+    const { pool } = door;
     const tried = pool === session.pool ? session.tried : [];
     const repicking: Session = { ...session, pool, tried, phase: 'picking', pending: [data], lastActiveAt: at };
     return {

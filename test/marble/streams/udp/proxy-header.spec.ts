@@ -15,7 +15,7 @@ const HEADER = encodeProxyV2({ command: 'proxy', transport: 'dgram', source: A, 
 /** The steps of `inputs` folded from an empty table. */
 function fold(inputs: readonly SessionInput[]): SessionStep[] {
   const steps: SessionStep[] = [];
-  let table = emptySessionTable({ listener: 'dns', pool: 'resolvers', timeoutMs: 300, maxSessions: 0 });
+  let table = emptySessionTable({ listener: 'dns', pool: 'resolvers', allow: undefined, deny: undefined, routes: [], timeoutMs: 300, maxSessions: 0 });
   for (const input of inputs) {
     const step = reduceSessions(table, input);
     steps.push(step);

@@ -1,6 +1,7 @@
 import { type Observable, filter, interval, map, merge, scan, take } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { ClientAddress } from '../../../../src/operators/policies/types.js';
+import { addressList } from '../../../../src/streams/door/cidr.js';
 import {
   MAX_PENDING,
   type SessionEffect,
@@ -15,7 +16,7 @@ import {
 } from '../../../../src/streams/udp/sessions.js';
 import { testScheduler } from '../../helpers.js';
 
-const settings: SessionSettings = { listener: 'dns', pool: 'resolvers', timeoutMs: 300, maxSessions: 0 };
+const settings: SessionSettings = { listener: 'dns', pool: 'resolvers', allow: undefined, deny: undefined, routes: [], timeoutMs: 300, maxSessions: 0 };
 const A: ClientAddress = { address: '10.0.0.1', port: 5001 };
 const B: ClientAddress = { address: '10.0.0.2', port: 5002 };
 const key = (c: ClientAddress): string => `${c.address}:${c.port}`;
@@ -282,7 +283,7 @@ describe('reduceSessions: settings from a reload', () => {
     const before = twoOpen().table;
     const after = step(before, reloaded({ timeoutMs: 100, maxSessions: 1, listener: 'resolver', pool: 'other' }));
     expect(after.effects).toEqual([]);
-    expect(after.table.settings).toEqual({ listener: 'resolver', pool: 'other', timeoutMs: 100, maxSessions: 1 });
+    expect(after.table.settings).toEqual({ ...settings, listener: 'resolver', pool: 'other', timeoutMs: 100, maxSessions: 1 });
     expect(after.table.sessions).toBe(before.sessions);
   });
 
@@ -337,6 +338,42 @@ describe('reduceSessions: settings from a reload', () => {
     // in the pool it failed in, the failed backend is avoided
     const stayed = step(twoOpen(), failed(A, 2), at(30, datagram(A, 'q2')));
     expect(stayed.effects).toEqual([{ type: 'pick', key: key(A), session: 1, pool: 'resolvers', client: A, tried: ['10.9.0.1:53'] }]);
+  });
+});
+
+describe('reduceSessions: the door (allow, deny, routes on source)', () => {
+  const C: ClientAddress = { address: '192.0.2.7', port: 5003 };
+  const door = (changed: Partial<SessionSettings>): SessionTable => emptySessionTable({ ...settings, ...changed });
+  const picks = (s: SessionStep) => s.effects.flatMap((e) => (e.type === 'pick' ? [`${e.key} ${e.pool}`] : []));
+
+  it('drops the datagrams of a client deny or allow keeps out, opens no session, and reports them as denied', () => {
+    const table = door({ allow: addressList(['10.0.0.0/8']), deny: addressList(['10.0.0.2']) });
+    const steps = step(table, datagram(A, 'q1'), datagram(B, 'no'), datagram(C, 'nope'));
+    expect(steps.table.sessions.size).toBe(1);
+    expect(step(steps, at(150, tick)).effects.map(describeEffect)).toEqual(['dropped denied 2/6']);
+    expect(picks(step(table, datagram(A, 'q1')))).toEqual(['10.0.0.1:5001 resolvers']);
+  });
+
+  it('sends a new session to the first route on source that takes its client, else the listener pool', () => {
+    const table = door({ routes: [{ sni: undefined, alpn: undefined, source: addressList(['192.0.2.0/24']), pool: 'office' }] });
+    expect(picks(step(table, datagram(C, 'q')))).toEqual(['192.0.2.7:5003 office']);
+    expect(picks(step(table, datagram(A, 'q')))).toEqual(['10.0.0.1:5001 resolvers']);
+  });
+
+  it('without a pool on the listener, drops a client no route takes, as no_route', () => {
+    const table = door({ pool: '', routes: [{ sni: undefined, alpn: undefined, source: addressList(['192.0.2.0/24']), pool: 'office' }] });
+    const steps = step(table, datagram(A, 'q1'));
+    expect(steps.table.sessions.size).toBe(0);
+    expect(step(steps, at(150, tick)).effects.map(describeEffect)).toEqual(['dropped no_route 1/2']);
+  });
+
+  it('keeps a session open through a reload that denies its client, and shuts it out once its backend fails', () => {
+    const open = step(emptySessionTable(settings), ...Object.values(OPEN));
+    const denied = step(open, reloaded({ deny: addressList(['10.0.0.1']) }), at(5, datagram(A, 'q2')));
+    expect(denied.effects.map(describeEffect)).toEqual(['forward#2 q2']);
+    const failedNow = step(denied, failed(A, 2), at(6, datagram(A, 'q3')));
+    expect(failedNow.effects).toEqual([]);
+    expect(step(failedNow, at(150, tick)).effects.map(describeEffect)).toEqual(['dropped denied 1/2']);
   });
 });
 
